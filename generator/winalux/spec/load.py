@@ -1,0 +1,197 @@
+"""Strict YAML loading that keeps every value as written and where it was written.
+
+PyYAML follows YAML 1.1, which turns `22:22` into 1342 (base 60), `no` into False, `010`
+into 8 and `3.10` into 3.1. This loader composes the node tree with a resolver that only
+knows YAML 1.2's core forms, without leading zeros, so such scalars stay strings and the
+schema reports them. Floats stay floats, but each value's source text is kept so that an
+error can show `3.10` rather than 3.1. Duplicate keys, merge keys, aliases and custom
+tags are errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from winalux.spec.problems import Problem
+
+PathKey = tuple[str | int, ...]
+
+
+class _CoreResolver(yaml.resolver.BaseResolver):
+    """Implicit types of YAML 1.2's core schema, minus octal-looking and base-60 forms."""
+
+
+_CoreResolver.yaml_implicit_resolvers = {}
+_IMPLICIT = (
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^[-+]?(?:0|[1-9][0-9]*)?\.[0-9]+(?:[eE][-+]?[0-9]+)?$",
+        "-+0123456789.",
+    ),
+)
+for _tag, _pattern, _first in _IMPLICIT:
+    _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+class _StrictLoader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    _CoreResolver,
+):
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _CoreResolver.__init__(self)
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases are not supported: write the value out in full",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Document:
+    """A loaded YAML file: its data, and the line and column of every value in it."""
+
+    path: Path
+    data: Any
+    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    source: dict[PathKey, str] = field(default_factory=dict)
+
+    def where(self, key: PathKey) -> tuple[int, int]:
+        """Return the 1-based line and column of the value at key, or of its nearest parent."""
+        while key not in self.positions and key:
+            key = key[:-1]
+        return self.positions.get(key, (1, 1))
+
+    def written(self, key: PathKey) -> str | None:
+        """Return the scalar at key exactly as written in the file, if it was a scalar."""
+        return self.source.get(key)
+
+
+class LoadError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.format())
+        self.problem = problem
+
+
+_TAGS = {
+    "tag:yaml.org,2002:null": lambda text: None,
+    "tag:yaml.org,2002:bool": lambda text: text.lower() == "true",
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:float": float,
+    "tag:yaml.org,2002:str": str,
+}
+
+
+def load_document(path: Path, display: str | None = None) -> Document:
+    """Load one YAML file strictly; raise LoadError naming the file, line and fix."""
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise LoadError(Problem(shown, 1, 1, "", "", f"file is not UTF-8 text ({err.reason})",
+                                "save the file as UTF-8")) from err
+    return parse_document(text, path, shown)
+
+
+def parse_document(text: str, path: Path, shown: str) -> Document:
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = err.problem or err.context or "invalid YAML"
+        raise LoadError(Problem(shown, line, column, "", "", f"invalid YAML: {message}",
+                                "fix the YAML syntax at this position")) from err
+    except yaml.YAMLError as err:
+        raise LoadError(Problem(shown, 1, 1, "", "", f"invalid YAML: {err}",
+                                "fix the YAML syntax")) from err
+    finally:
+        loader.dispose()
+
+    document = Document(path=path, data=None)
+    if node is not None:
+        document.data = _convert(node, (), document, shown)
+    return document
+
+
+def _convert(node: Node, key: PathKey, document: Document, shown: str) -> Any:
+    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    document.positions[key] = (line, column)
+    if isinstance(node, MappingNode):
+        return _convert_mapping(node, key, document, shown)
+    if isinstance(node, SequenceNode):
+        _reject_custom_tag(node, "tag:yaml.org,2002:seq", key, line, column, shown)
+        return [_convert(item, (*key, i), document, shown) for i, item in enumerate(node.value)]
+    assert isinstance(node, ScalarNode)
+    constructor = _TAGS.get(node.tag)
+    if constructor is None:
+        _reject_custom_tag(node, "tag:yaml.org,2002:str", key, line, column, shown)
+    document.source[key] = node.value
+    assert constructor is not None
+    try:
+        return constructor(node.value)
+    except ValueError as err:
+        raise LoadError(Problem(shown, line, column, format_path(key), node.value,
+                                f"value does not match its tag {node.tag}",
+                                "remove the tag and write a plain value")) from err
+
+
+def _convert_mapping(node: MappingNode, key: PathKey, document: Document, shown: str) -> Any:
+    line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    _reject_custom_tag(node, "tag:yaml.org,2002:map", key, line, column, shown)
+    mapping: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key_line, key_column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+        if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            raise LoadError(Problem(shown, key_line, key_column, format_path(key), "",
+                                    "keys must be plain names; merge keys (<<) are not supported",
+                                    "write each key and value out in full"))
+        name = key_node.value
+        if name in mapping:
+            first_line = document.positions[(*key, name)][0]
+            raise LoadError(Problem(shown, key_line, key_column, format_path((*key, name)), name,
+                                    f"duplicate key (first set on line {first_line})",
+                                    "keep one of the two entries"))
+        mapping[name] = _convert(value_node, (*key, name), document, shown)
+    return mapping
+
+
+def _reject_custom_tag(node: Node, expected: str, key: PathKey, line: int, column: int,
+                       shown: str) -> None:
+    if node.tag != expected:
+        raise LoadError(Problem(shown, line, column, format_path(key), str(node.tag),
+                                "YAML tags are not supported",
+                                "remove the tag and write a plain value"))
+
+
+def format_path(key: PathKey) -> str:
+    """Format a data path as `extra_ports[1]` or `sidecars[0]`."""
+    text = ""
+    for part in key:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text

@@ -1,0 +1,203 @@
+"""Loading and validating a whole repository of workspace files.
+
+Validation runs in two passes and reports everything it finds: first each file on its own
+(YAML, schema, per-file rules), then the rules across files (unique names and derived
+names, host ports unique per host).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from winalux.spec.catalogue import load_catalogue, load_profile_images
+from winalux.spec.load import Document, LoadError, load_document
+from winalux.spec.model import Repository, Sidecar, Workspace
+from winalux.spec.names import WorkspaceNames
+from winalux.spec.problems import Problem, ValidationFailed
+from winalux.spec.rules import FileRules, parse_port_mapping
+from winalux.spec.schema import schema_problems
+
+WORKSPACES_DIR = "workspaces"
+SETTINGS_FILE = "winalux.yml"
+SUFFIXES = (".yml", ".yaml")
+
+
+def workspace_files(root: Path) -> list[Path]:
+    folder = root / WORKSPACES_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if path.suffix in SUFFIXES and path.is_file())
+
+
+def load_repository(root: Path, paths: Sequence[Path] = ()) -> Repository:
+    """Validate every workspace file of the repository at root (and any extra paths).
+
+    Raise ValidationFailed listing every problem of every file; return the repository
+    when there is none.
+    """
+    root = root.resolve()
+    catalogue, problems = load_catalogue(root)
+    profile_images, image_problems = load_profile_images(root)
+    problems.extend(image_problems)
+    min_version, settings_problems = _load_settings(root)
+    problems.extend(settings_problems)
+
+    files = _unique([*workspace_files(root), *(path.resolve() for path in paths)])
+    loaded: list[tuple[Document, str]] = []
+    for path in files:
+        shown = _display(path, root)
+        document, file_problems = _check_file(path, shown, catalogue)
+        problems.extend(file_problems)
+        if document is not None and not file_problems:
+            loaded.append((document, shown))
+
+    workspaces = [_build(document, shown, catalogue, profile_images) for document, shown in loaded]
+    problems.extend(_across_files(workspaces, {shown: doc for doc, shown in loaded}))
+    if problems:
+        raise ValidationFailed(problems)
+    return Repository(
+        root=root,
+        workspaces={ws.name: ws for ws in sorted(workspaces, key=lambda ws: ws.name)},
+        catalogue=catalogue,
+        profile_images=profile_images,
+        min_version=min_version,
+        templates=root / "templates",
+    )
+
+
+def _check_file(path: Path, shown: str, catalogue: dict[str, Sidecar]) -> tuple[Document | None, list[Problem]]:
+    try:
+        document = load_document(path, shown)
+    except LoadError as err:
+        return None, [err.problem]
+    except OSError as err:
+        return None, [Problem(shown, 1, 1, "", "", f"cannot read the file: {err.strerror}",
+                              "check that it exists and is readable")]
+    if not isinstance(document.data, dict):
+        return document, [Problem(shown, 1, 1, "", "", "the file must contain a mapping of fields",
+                                  "start with name: ... on the first line")]
+    problems = schema_problems(document, shown)
+    # A list item's error spoils only that item; any other error spoils its top-level field.
+    invalid = {
+        problem.field if problem.field.count("[") == 1 else problem.field.split(".")[0].split("[")[0]
+        for problem in problems
+    }
+    problems.extend(FileRules(document, shown, catalogue, invalid).problems())
+    return document, problems
+
+
+def _build(document: Document, shown: str, catalogue: dict[str, Sidecar],
+           profile_images: dict[str, str]) -> Workspace:
+    data: dict[str, Any] = document.data
+    return Workspace(
+        name=data["name"],
+        profile=data["profile"],
+        host=data["host"],
+        ssh_port=data["ssh_port"],
+        app_port=data["app_port"],
+        public_key=data["public_key"],
+        image=data.get("image") or profile_images.get(data["profile"], ""),
+        libraries=tuple(data.get("libraries", ())),
+        disk_limit_gb=data.get("disk_limit_gb", 10),
+        memory_limit_gb=data.get("memory_limit_gb"),
+        cpus=data.get("cpus"),
+        allow_tcp_forwarding=data.get("allow_tcp_forwarding", True),
+        extra_ports=tuple(parse_port_mapping(text) for text in data.get("extra_ports", ())),
+        sidecars=tuple(catalogue[name] for name in data.get("sidecars", ())),
+        source=shown,
+    )
+
+
+def _across_files(workspaces: list[Workspace], documents: dict[str, Document]) -> Iterator[Problem]:
+    yield from _duplicate_names(workspaces, documents)
+    yield from _host_port_clashes(workspaces, documents)
+
+
+def _duplicate_names(workspaces: list[Workspace], documents: dict[str, Document]) -> Iterator[Problem]:
+    """Names, and every unit, service, volume and secret name derived from them, are unique."""
+    owners: dict[str, Workspace] = {}
+    for ws in sorted(workspaces, key=lambda ws: ws.source):
+        for derived in sorted(set(derived_names(ws))):
+            first = owners.setdefault(derived.lower(), ws)
+            if first is ws:
+                continue
+            line, column = documents[ws.source].where(("name",))
+            yield Problem(ws.source, line, column, "name", ws.name,
+                          f"{derived} is also produced by {first.source}",
+                          "give each workspace its own name")
+            break
+
+
+def derived_names(ws: Workspace) -> Iterator[str]:
+    """Yield every systemd, podman and file name the workspace's units use."""
+    names = WorkspaceNames(ws.name)
+    yield from (names.pod_file, names.pod_service, names.pod_name, names.container_file,
+                names.container_service, names.container_name, names.home_volume_file,
+                names.home_volume_name, names.sshd_volume_file, names.sshd_volume_name,
+                names.secret, names.telemetry_dir)
+    for sidecar in ws.sidecars:
+        yield names.sidecar_file(sidecar.name)
+        yield names.sidecar_service(sidecar.name)
+        yield names.sidecar_container_name(sidecar.name)
+
+
+def _host_port_clashes(workspaces: list[Workspace], documents: dict[str, Document]) -> Iterator[Problem]:
+    used: dict[tuple[str, int, str], tuple[Workspace, str]] = {}
+    for ws in sorted(workspaces, key=lambda ws: ws.source):
+        for key, mapping in _published(ws):
+            slot = (ws.host, mapping.host, mapping.protocol)
+            first = used.setdefault(slot, (ws, _field_name(key)))
+            if first[0] is ws and first[1] == _field_name(key):
+                continue
+            other = "this file" if first[0] is ws else first[0].source
+            line, column = documents[ws.source].where(key)
+            yield Problem(ws.source, line, column, _field_name(key), str(mapping.host),
+                          f"host port {mapping.host} on host {ws.host} is already used by "
+                          f"{first[1]} of {other}",
+                          "choose a free host port")
+
+
+def _published(ws: Workspace) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    ports = ws.published_ports
+    yield ("ssh_port",), ports[0]
+    yield ("app_port",), ports[1]
+    for index, mapping in enumerate(ports[2:]):
+        yield ("extra_ports", index), mapping
+
+
+def _field_name(key: tuple[str | int, ...]) -> str:
+    return key[0] if len(key) == 1 else f"{key[0]}[{key[1]}]"  # type: ignore[return-value]
+
+
+def _load_settings(root: Path) -> tuple[str | None, list[Problem]]:
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        return None, []
+    try:
+        document = load_document(path, SETTINGS_FILE)
+    except LoadError as err:
+        return None, [err.problem]
+    data = document.data or {}
+    unknown = sorted(set(data) - {"min_version"}) if isinstance(data, dict) else ["(not a mapping)"]
+    if unknown:
+        return None, [Problem(SETTINGS_FILE, 1, 1, unknown[0], "", "unknown setting",
+                              "the only setting is min_version")]
+    version = data.get("min_version")
+    if version is not None and not isinstance(version, str):
+        line, column = document.where(("min_version",))
+        return None, [Problem(SETTINGS_FILE, line, column, "min_version", str(version),
+                              "must be a version string", 'put it in quotes, e.g. "0.2.0"')]
+    return version, []
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _unique(paths: Iterable[Path]) -> list[Path]:
+    return list(dict.fromkeys(paths))

@@ -1,0 +1,150 @@
+"""The workspace JSON Schema and the translation of its errors into problems."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from winalux.spec.load import Document, PathKey, format_path
+from winalux.spec.problems import Problem
+
+_JSON_TYPES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a mapping",
+    type(None): "empty",
+}
+
+
+def schema_text() -> str:
+    return resources.files("winalux.spec").joinpath("workspace.schema.json").read_text("utf-8")
+
+
+@functools.cache
+def workspace_schema() -> dict[str, Any]:
+    return json.loads(schema_text())  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = workspace_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_problems(document: Document, shown: str) -> list[Problem]:
+    """Return one problem for every schema error in the document."""
+    problems = []
+    for error in _validator().iter_errors(document.data):
+        problems.extend(_translate(error, document, shown))
+    return problems
+
+
+def _translate(error: ValidationError, document: Document, shown: str) -> Iterator[Problem]:
+    key: PathKey = tuple(error.absolute_path)
+    line, column = document.where(key)
+    value = _shown_value(document, key, error.instance)
+    fix = _fix_for(key)
+    keyword = error.validator
+
+    if keyword == "required":
+        missing = _missing_field(error)
+        fix = _fix_for((missing,)) or "add it"
+        yield Problem(shown, line, column, missing, "", "required field is missing", f"add {missing}: ...; {fix}")
+    elif keyword == "additionalProperties":
+        yield from _unknown_fields(error, document, shown)
+    elif keyword == "type":
+        yield Problem(shown, line, column, format_path(key), value,
+                      _type_message(error, document, key), fix)
+    elif keyword == "enum":
+        allowed = ", ".join(str(option) for option in error.validator_value)
+        yield Problem(shown, line, column, format_path(key), value, f"must be one of: {allowed}", fix)
+    elif keyword in ("minimum", "maximum", "exclusiveMinimum"):
+        schema = error.schema
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum")
+        above = "above" if "exclusiveMinimum" in schema else "from"
+        yield Problem(shown, line, column, format_path(key), value,
+                      f"out of range: must be {above} {low} to {high}", fix)
+    elif keyword == "uniqueItems":
+        yield Problem(shown, line, column, format_path(key), "",
+                      "the list contains the same item twice", "remove the repeated item")
+    elif keyword == "pattern":
+        yield Problem(shown, line, column, format_path(key), value, "invalid format", fix)
+    elif keyword in ("maxLength", "minLength"):
+        yield Problem(shown, line, column, format_path(key), value,
+                      f"invalid length: {keyword} is {error.validator_value}", fix)
+    else:
+        yield Problem(shown, line, column, format_path(key), value, error.message, fix)
+
+
+def _missing_field(error: ValidationError) -> str:
+    for name in error.validator_value:
+        if isinstance(error.instance, dict) and name not in error.instance:
+            return str(name)
+    return str(error.validator_value[0])
+
+
+def _unknown_fields(error: ValidationError, document: Document, shown: str) -> Iterator[Problem]:
+    known = sorted(error.schema.get("properties", {}))
+    allowed = error.schema.get("properties", {})
+    parent: PathKey = tuple(error.absolute_path)
+    for name in sorted(error.instance):
+        if name in allowed:
+            continue
+        line, column = document.where((*parent, name))
+        close = difflib.get_close_matches(name, known, n=1)
+        fix = f"did you mean {close[0]}?" if close else "remove it"
+        yield Problem(shown, line, column, format_path((*parent, name)), "",
+                      f"unknown field (known fields: {', '.join(known)})", fix)
+
+
+def _type_message(error: ValidationError, document: Document, key: PathKey) -> str:
+    expected = error.validator_value
+    expected_text = " or ".join(expected) if isinstance(expected, list) else expected
+    actual = _JSON_TYPES.get(type(error.instance), type(error.instance).__name__)
+    written = document.written(key)
+    message = f"must be {_article(expected_text)}, not {actual}"
+    if expected_text == "string" and written is not None and not isinstance(error.instance, str):
+        message += f" (YAML read {written} as {actual}: put it in quotes to keep it as text)"
+    if expected_text == "boolean" and isinstance(error.instance, str):
+        message += " (only true and false are booleans here; yes, no, on and off are text)"
+    if expected_text in ("integer", "number") and isinstance(error.instance, str):
+        message += " (numbers are written without quotes and without leading zeros)"
+    return message
+
+
+def _article(type_name: str) -> str:
+    return {"integer": "an integer", "array": "a list", "object": "a mapping"}.get(
+        type_name, f"a {type_name}"
+    )
+
+
+def _fix_for(key: PathKey) -> str:
+    """Return the schema's x-fix text for the field at key."""
+    schema: dict[str, Any] = workspace_schema()
+    for part in key:
+        if isinstance(part, int):
+            schema = schema.get("items", {})
+        else:
+            schema = schema.get("properties", {}).get(part, {})
+    return str(schema.get("x-fix", ""))
+
+
+def _shown_value(document: Document, key: PathKey, instance: Any) -> str:
+    written = document.written(key)
+    if written is not None:
+        return written
+    if isinstance(instance, (dict, list)):
+        return ""
+    return str(instance)
