@@ -99,7 +99,8 @@ def _compare_workspace(key: tuple[str, str], old: Render, new: Render) -> Worksp
         return WorkspaceChange(name, host, CREATE, unit_changes=units, notes=_moved_note(name, old, new))
     if not in_new:
         units = tuple(f"remove {file}" for file in old.workspaces[name])
-        notes = ("home volume kept: " + ", ".join(WorkspaceNames(name).volume_names),)
+        volumes = [file.removesuffix(".volume") for file in old.workspaces[name] if file.endswith(".volume")]
+        notes = ("home volume kept: " + ", ".join(volumes),)
         return WorkspaceChange(name, host, REMOVE, unit_changes=units, notes=notes)
     units = tuple(_unit_changes(old, new, name))
     fields = _changed_fields(old.models.get(name), new.models.get(name))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -143,3 +144,13 @@ def _first_line(text: object) -> str:
         if line:
             return line
     return ""
+
+
+def export_tree(folder: Path, commit: str, target: Path) -> None:
+    """Write the files of commit into target, without touching the checkout's work tree."""
+    repo = git.Repo(folder)
+    with tempfile.TemporaryFile() as archive:
+        repo.archive(archive, treeish=commit, format="tar")
+        archive.seek(0)
+        with tarfile.open(fileobj=archive) as tar:
+            tar.extractall(target, filter="data")

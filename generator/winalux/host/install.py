@@ -116,7 +116,7 @@ def environment_text(options: InstallOptions) -> str:
         "WINALUX_HOST": options.host,
         "WINALUX_NOTIFY_COMMAND": options.notify_command,
         "WINALUX_NOTIFY_URL": options.notify_url,
-        "WINALUX_ALLOWED_SIGNERS": str(options.allowed_signers) if options.allowed_signers else None,
+        "WINALUX_ALLOWED_SIGNERS": options.allowed_signers and str(options.allowed_signers),
     }
     lines = ["# Settings of the winalux sync agent, written by `winalux host install`."]
     lines += [f"{key}={_env_quote(value)}" for key, value in values.items() if value]
@@ -167,7 +167,8 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(package_templates() / "host"),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        # Unit files, not HTML: values are quoted for systemd by the `word` function.
+        autoescape=False,  # noqa: S701
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

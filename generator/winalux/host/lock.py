@@ -59,7 +59,8 @@ def _acquire(fd: int, path: Path, wait: float) -> None:
             if time.monotonic() >= deadline:
                 raise LockBusy(path, _holder(fd), wait) from None
         if not logged:
-            logger.info("lock %s is held by process %s; waiting up to %g s", path, _holder(fd), wait)
+            holder = _holder(fd)
+            logger.info("lock %s is held by process %s; waiting up to %g s", path, holder, wait)
             logged = True
         time.sleep(POLL_INTERVAL)
 

@@ -48,6 +48,8 @@ class State:
     applied_version: str | None = None
     applied_host: str | None = None
     attempted_commit: str | None = None
+    # A commit whose units failed to come up and were rolled back; skipped until it changes.
+    rejected_commit: str | None = None
     repository: str = ""
     branch: str = ""
     started_at: str = ""

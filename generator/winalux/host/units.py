@@ -92,7 +92,8 @@ def swap(staging: Path, live: Path) -> None:
     except OSError as err:
         if err.errno not in {errno.EXDEV, errno.EINVAL, errno.ENOSYS}:
             raise
-        logger.info("cannot exchange %s and %s (%s); replacing files one by one", staging, live, err)
+        logger.info("cannot exchange %s and %s (%s); replacing files one by one",
+                    staging, live, err)
         _replace_files(staging, live)
     _fsync(live.parent)
 
@@ -139,9 +140,8 @@ def marks(folder: Path, names: Iterable[str]) -> dict[str, FileMark]:
         path = folder / name
         data = path.read_bytes()
         status = path.stat()
-        result[name] = FileMark(
-            sha256=hashlib.sha256(data).hexdigest(), size=status.st_size, mtime_ns=status.st_mtime_ns
-        )
+        digest = hashlib.sha256(data).hexdigest()
+        result[name] = FileMark(sha256=digest, size=status.st_size, mtime_ns=status.st_mtime_ns)
     return result
 
 

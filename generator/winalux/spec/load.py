@@ -23,6 +23,14 @@ from winalux.spec.problems import Problem
 PathKey = tuple[str | int, ...]
 
 
+class LoadError(Exception):
+    """A file cannot be read as strict YAML; `problem` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.format())
+        self.problem = problem
+
+
 class _CoreResolver(yaml.resolver.BaseResolver):
     """Implicit types of YAML 1.2's core schema, minus octal-looking and base-60 forms."""
 
@@ -49,7 +57,8 @@ class _StrictLoader(
     yaml.composer.Composer,
     _CoreResolver,
 ):
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, shown: str) -> None:
+        self.shown = shown
         yaml.reader.Reader.__init__(self, stream)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
@@ -58,13 +67,10 @@ class _StrictLoader(
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.events.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "anchors and aliases are not supported: write the value out in full",
-                event.start_mark,
-            )
+            mark = self.peek_event().start_mark
+            raise LoadError(Problem(self.shown, mark.line + 1, mark.column + 1, "", "",
+                                    "YAML anchors and aliases are not supported",
+                                    "write the value out in full"))
         return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
@@ -88,12 +94,6 @@ class Document:
         return self.source.get(key)
 
 
-class LoadError(Exception):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.format())
-        self.problem = problem
-
-
 _TAGS = {
     "tag:yaml.org,2002:null": lambda text: None,
     "tag:yaml.org,2002:bool": lambda text: text.lower() == "true",
@@ -115,7 +115,7 @@ def load_document(path: Path, display: str | None = None) -> Document:
 
 
 def parse_document(text: str, path: Path, shown: str) -> Document:
-    loader = _StrictLoader(text)
+    loader = _StrictLoader(text, shown)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as err:

@@ -124,8 +124,11 @@ def _duplicate_names(workspaces: list[Workspace], documents: dict[str, Document]
             if first is ws:
                 continue
             line, column = documents[ws.source].where(("name",))
-            yield Problem(ws.source, line, column, "name", ws.name,
-                          f"{derived} is also produced by {first.source}",
+            if first.name == ws.name:
+                message = f"the name is already used by {first.source}"
+            else:
+                message = f"{derived} is also produced by {first.source}"
+            yield Problem(ws.source, line, column, "name", ws.name, message,
                           "give each workspace its own name")
             break
 

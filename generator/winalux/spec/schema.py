@@ -71,11 +71,13 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
         yield Problem(shown, line, column, format_path(key), value, f"must be one of: {allowed}", fix)
     elif keyword in ("minimum", "maximum", "exclusiveMinimum"):
         schema = error.schema
-        low = schema.get("minimum", schema.get("exclusiveMinimum"))
         high = schema.get("maximum")
-        above = "above" if "exclusiveMinimum" in schema else "from"
+        if "exclusiveMinimum" in schema:
+            bounds = f"greater than {schema['exclusiveMinimum']} and at most {high}"
+        else:
+            bounds = f"from {schema.get('minimum')} to {high}"
         yield Problem(shown, line, column, format_path(key), value,
-                      f"out of range: must be {above} {low} to {high}", fix)
+                      f"out of range: must be {bounds}", fix)
     elif keyword == "uniqueItems":
         yield Problem(shown, line, column, format_path(key), "",
                       "the list contains the same item twice", "remove the repeated item")

@@ -1,0 +1,1 @@
+"""Review of a change to the repository: what merging one revision into another does on hosts."""
