@@ -47,7 +47,9 @@ _IMPLICIT = (
     ),
 )
 for _tag, _pattern, _first in _IMPLICIT:
-    _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+    # PyYAML looks up resolvers by first character; "" is the key for an empty scalar.
+    _first_characters = list(_first) + ([""] if _tag.endswith(":null") else [])
+    _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), _first_characters)
 
 
 class _StrictLoader(
@@ -164,7 +166,8 @@ def _convert_mapping(node: MappingNode, key: PathKey, document: Document, shown:
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
         key_line, key_column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-        if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+        is_merge = isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style
+        if not isinstance(key_node, ScalarNode) or is_merge:
             raise LoadError(Problem(shown, key_line, key_column, format_path(key), "",
                                     "keys must be plain names; merge keys (<<) are not supported",
                                     "write each key and value out in full"))

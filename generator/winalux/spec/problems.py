@@ -20,12 +20,12 @@ class Problem:
 
     def format(self) -> str:
         """Format as `file:line:column: field: 'value': message; fix`."""
-        parts = [f"{self.file}:{self.line}:{self.column}"]
+        parts = [f"{_printable(self.file)}:{self.line}:{self.column}"]
         if self.field:
-            parts.append(self.field)
+            parts.append(_printable(self.field))
         if self.value:
             parts.append(_shown(self.value))
-        text = ": ".join(parts) + f": {self.message}"
+        text = ": ".join(parts) + f": {_printable(self.message)}"
         if self.fix:
             text += f"; {self.fix}"
         return text
@@ -50,3 +50,8 @@ def _shown(value: str) -> str:
     if len(value) > 80:
         value = value[:77] + "..."
     return repr(value)
+
+
+def _printable(text: str) -> str:
+    """Escape control characters so that one problem always prints as one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)

@@ -118,7 +118,7 @@ def _across_files(workspaces: list[Workspace], documents: dict[str, Document]) -
 def _duplicate_names(workspaces: list[Workspace], documents: dict[str, Document]) -> Iterator[Problem]:
     """Names, and every unit, service, volume and secret name derived from them, are unique."""
     owners: dict[str, Workspace] = {}
-    for ws in sorted(workspaces, key=lambda ws: ws.source):
+    for ws in sorted(workspaces, key=_blame_order):
         for derived in sorted(set(derived_names(ws))):
             first = owners.setdefault(derived.lower(), ws)
             if first is ws:
@@ -131,6 +131,12 @@ def _duplicate_names(workspaces: list[Workspace], documents: dict[str, Document]
             yield Problem(ws.source, line, column, "name", ws.name, message,
                           "give each workspace its own name")
             break
+
+
+def _blame_order(ws: Workspace) -> tuple[bool, str]:
+    """Order files so that a clash is reported on the later one, and files passed on the
+    command line from outside workspaces/ come last."""
+    return (not ws.source.startswith(WORKSPACES_DIR + "/"), ws.source)
 
 
 def derived_names(ws: Workspace) -> Iterator[str]:
@@ -148,7 +154,7 @@ def derived_names(ws: Workspace) -> Iterator[str]:
 
 def _host_port_clashes(workspaces: list[Workspace], documents: dict[str, Document]) -> Iterator[Problem]:
     used: dict[tuple[str, int, str], tuple[Workspace, str]] = {}
-    for ws in sorted(workspaces, key=lambda ws: ws.source):
+    for ws in sorted(workspaces, key=_blame_order):
         for key, mapping in _published(ws):
             slot = (ws.host, mapping.host, mapping.protocol)
             first = used.setdefault(slot, (ws, _field_name(key)))

@@ -44,10 +44,11 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def schema_problems(document: Document, shown: str) -> list[Problem]:
     """Return one problem for every schema error in the document."""
-    problems = []
+    problems: dict[Problem, None] = {}
     for error in _validator().iter_errors(document.data):
-        problems.extend(_translate(error, document, shown))
-    return problems
+        # jsonschema reports `required` once per missing field; each translation lists all.
+        problems.update(dict.fromkeys(_translate(error, document, shown)))
+    return list(problems)
 
 
 def _translate(error: ValidationError, document: Document, shown: str) -> Iterator[Problem]:
@@ -58,9 +59,10 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
     keyword = error.validator
 
     if keyword == "required":
-        missing = _missing_field(error)
-        fix = _fix_for((missing,)) or "add it"
-        yield Problem(shown, line, column, missing, "", "required field is missing", f"add {missing}: ...; {fix}")
+        for missing in _missing_fields(error):
+            fix = _fix_for((missing,)) or "add it"
+            yield Problem(shown, line, column, missing, "", "required field is missing",
+                          f"add {missing}: ...; {fix}")
     elif keyword == "additionalProperties":
         yield from _unknown_fields(error, document, shown)
     elif keyword == "type":
@@ -90,11 +92,8 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
         yield Problem(shown, line, column, format_path(key), value, error.message, fix)
 
 
-def _missing_field(error: ValidationError) -> str:
-    for name in error.validator_value:
-        if isinstance(error.instance, dict) and name not in error.instance:
-            return str(name)
-    return str(error.validator_value[0])
+def _missing_fields(error: ValidationError) -> list[str]:
+    return [str(name) for name in error.validator_value if name not in error.instance]
 
 
 def _unknown_fields(error: ValidationError, document: Document, shown: str) -> Iterator[Problem]:

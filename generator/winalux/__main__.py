@@ -1,0 +1,5 @@
+"""Allow `python -m winalux`."""
+
+from winalux.cli import main
+
+main()
