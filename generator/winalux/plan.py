@@ -1,6 +1,6 @@
 """The difference between two renders and what it means for systemd services.
 
-A plan says, per workspace and host, whether it is created, changed, unchanged or removed,
+A plan lists, per workspace and host, whether it is created, changed, unchanged or removed,
 which workspace fields changed, and which services to start, restart and stop. A changed
 workspace restarts its `-pod.service`: restarting one container of a Quadlet pod stops the
 pod (Quadlet creates pods with --exit-policy=stop). A workspace moved to another host is a
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from winalux.quadlet.render import Render
-from winalux.spec import Workspace, WorkspaceNames
+from winalux.spec import PortMapping, Sidecar, Workspace, WorkspaceNames
 from winalux.spec.names import service_of
 
 CREATE = "create"
@@ -26,7 +26,7 @@ REMOVE = "remove"
 
 @dataclass(frozen=True)
 class WorkspaceChange:
-    """What happens to one workspace on one host."""
+    """The change to one workspace on one host."""
 
     name: str
     host: str
@@ -96,16 +96,24 @@ def _compare_workspace(key: tuple[str, str], old: Render, new: Render) -> Worksp
     in_new = name in new.workspaces and _host(new, name) == host
     if not in_old:
         units = tuple(f"create {file}" for file in new.workspaces[name])
-        return WorkspaceChange(name, host, CREATE, unit_changes=units, notes=_moved_note(name, old, new))
+        return WorkspaceChange(
+            name, host, CREATE, unit_changes=units, notes=_moved_note(name, old, new)
+        )
     if not in_new:
         units = tuple(f"remove {file}" for file in old.workspaces[name])
-        volumes = [file.removesuffix(".volume") for file in old.workspaces[name] if file.endswith(".volume")]
+        volumes = [
+            file.removesuffix(".volume")
+            for file in old.workspaces[name]
+            if file.endswith(".volume")
+        ]
         notes = ("home volume kept: " + ", ".join(volumes),)
         return WorkspaceChange(name, host, REMOVE, unit_changes=units, notes=notes)
     units = tuple(_unit_changes(old, new, name))
     fields = _changed_fields(old.models.get(name), new.models.get(name))
     action = CHANGE if units else SAME
-    return WorkspaceChange(name, host, action, changed_fields=fields if units else (), unit_changes=units)
+    return WorkspaceChange(
+        name, host, action, changed_fields=fields if units else (), unit_changes=units
+    )
 
 
 def _unit_changes(old: Render, new: Render, name: str) -> Iterator[str]:
@@ -140,11 +148,11 @@ def _changed_fields(old: Workspace | None, new: Workspace | None) -> tuple[str, 
 
 
 def _shown(value: Any) -> Any:
-    """Compare sidecars by name and catalogue entry, port mappings by their text."""
+    """Return a comparable form: sidecars and port mappings compare by all their fields."""
     if isinstance(value, tuple):
         return tuple(_shown(item) for item in value)
-    if dataclasses.is_dataclass(value):
-        return str(value) if not hasattr(value, "name") else dataclasses.astuple(value)
+    if isinstance(value, (Sidecar, PortMapping)):
+        return dataclasses.astuple(value)
     return value
 
 
@@ -154,7 +162,9 @@ def _moved_note(name: str, old: Render, new: Render) -> tuple[str, ...]:
     return ()
 
 
-def _note_renames(changes: list[WorkspaceChange], old: Render, new: Render) -> list[WorkspaceChange]:
+def _note_renames(
+    changes: list[WorkspaceChange], old: Render, new: Render
+) -> list[WorkspaceChange]:
     """Mark a removal and a creation with the same public key as a probable rename."""
     removed = {}
     for change in changes:
@@ -166,8 +176,10 @@ def _note_renames(changes: list[WorkspaceChange], old: Render, new: Render) -> l
         key = _key_of(new, change.name)
         previous = removed.get(key) if change.action == CREATE and key is not None else None
         if previous and previous != change.name:
-            note = (f"probable rename of {previous}: the new workspace starts with an empty home; "
-                    f"{previous}'s volumes stay until `winalux purge {previous}`")
+            note = (
+                f"probable rename of {previous}: the new workspace starts with an empty home; "
+                f"{previous}'s volumes stay until `winalux purge {previous}`"
+            )
             change = dataclasses.replace(change, notes=(*change.notes, note))
         result.append(change)
     return result

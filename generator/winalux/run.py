@@ -107,14 +107,21 @@ def run(
         raise CommandError(shown, None, "", "", reason="not found: is it installed?") from err
     except subprocess.TimeoutExpired as err:
         raise CommandError(
-            shown, None, _decode(err.stdout), _decode(err.stderr), reason=f"timed out after {timeout} s"
+            shown,
+            None,
+            _decode(err.stdout),
+            _decode(err.stderr),
+            reason=f"timed out after {timeout} s",
         ) from err
     stdout = _decode(completed.stdout)
     stderr = _decode(completed.stderr)
     result = Result(tuple(argv), completed.returncode, stdout, stderr)
     if check and completed.returncode != 0:
         raise CommandError(
-            shown, completed.returncode, "\n".join(mask([stdout], secrets)), "\n".join(mask([stderr], secrets))
+            shown,
+            completed.returncode,
+            "\n".join(mask([stdout], secrets)),
+            "\n".join(mask([stderr], secrets)),
         )
     return result
 

@@ -13,7 +13,9 @@ from winalux.quadlet.dryrun import find_quadlet
 @pytest.fixture(scope="session")
 def quadlet_binary() -> Path:
     binary = find_quadlet()
-    require(binary is not None and binary.exists(),
-            "podman's quadlet binary not found: run ci/fetch-quadlet.sh")
+    require(
+        binary is not None and binary.exists(),
+        "podman's quadlet binary not found: run ci/fetch-quadlet.sh",
+    )
     assert binary is not None
     return binary

@@ -18,8 +18,9 @@ from winalux.cli import cli
 
 def invoke(*args: str) -> subprocess.CompletedProcess[str]:
     """Run the installed entry point in a real process, as a user would."""
-    return subprocess.run([sys.executable, "-m", "winalux", *args], capture_output=True, text=True,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "winalux", *args], capture_output=True, text=True, check=False
+    )
 
 
 @pytest.fixture()
@@ -37,7 +38,8 @@ def test_validate_examples_succeeds(repo: Path) -> None:
 def test_validate_reports_every_file(repo: Path) -> None:
     for name in ("leading-zero-port", "unknown-sidecar", "yes-no-boolean"):
         (repo / "workspaces" / f"{name}.yml").write_text(
-            (EXAMPLES / "invalid" / f"{name}.yml").read_text())
+            (EXAMPLES / "invalid" / f"{name}.yml").read_text()
+        )
     result = invoke("validate", "--repo", str(repo))
     assert result.returncode == 1
     assert result.stdout == ""
@@ -52,7 +54,10 @@ def test_validate_extra_path_checked_against_repository(repo: Path, tmp_path: Pa
     candidate.write_text(workspace_text("newcomer", ssh_port=2225, app_port=8100))
     result = invoke("validate", "--repo", str(repo), str(candidate))
     assert result.returncode == 1
-    assert "host port 2225 on host devbox-1 is already used by ssh_port of workspaces/alice.yml" in result.stderr
+    assert (
+        "host port 2225 on host devbox-1 is already used by ssh_port of workspaces/alice.yml"
+        in result.stderr
+    )
 
 
 def test_render_writes_and_reports_status(repo: Path, tmp_path: Path) -> None:
@@ -83,8 +88,9 @@ def test_render_check_runs_quadlet(repo: Path, tmp_path: Path, quadlet_binary: P
     assert "quadlet accepted 17 units (17 services)" in result.stderr
 
 
-def test_render_check_without_quadlet_fails_clearly(repo: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_render_check_without_quadlet_fails_clearly(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WINALUX_QUADLET", str(tmp_path / "missing-quadlet"))
     result = invoke("render", "--repo", str(repo), "--out", str(tmp_path / "units"), "--check")
     assert result.returncode == 1
@@ -98,7 +104,8 @@ def test_diff_exit_statuses(repo: Path, tmp_path: Path) -> None:
     assert same.returncode == 0
     assert same.stdout == ""
     (repo / "workspaces" / "bob.yml").write_text(
-        (repo / "workspaces" / "bob.yml").read_text().replace("2224", "2299"))
+        (repo / "workspaces" / "bob.yml").read_text().replace("2224", "2299")
+    )
     different = invoke("diff", "--repo", str(repo), str(out))
     assert different.returncode == 1
     assert "-PublishPort=2224:2222\n+PublishPort=2299:2222" in different.stdout
@@ -146,4 +153,5 @@ def test_help_states_exit_statuses() -> None:
         result = runner.invoke(cli, [*command, "--help"])
         assert "Exit status: 0" in result.output
     assert "Exit status: 0 no differences, 1 differences, 2 trouble" in runner.invoke(
-        cli, ["diff", "--help"]).output.replace("\n  ", " ")
+        cli, ["diff", "--help"]
+    ).output.replace("\n  ", " ")

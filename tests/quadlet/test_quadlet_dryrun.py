@@ -26,7 +26,7 @@ def _services(repository_root: Path, out: Path, quadlet: Path) -> dict[str, str]
 def _exec_start(unit: str, key: str = "ExecStart=") -> list[str]:
     lines = [line for line in unit.splitlines() if line.startswith(key)]
     assert len(lines) == 1, f"expected one {key} line, got {lines}"
-    return shlex.split(lines[0][len(key):])
+    return shlex.split(lines[0][len(key) :])
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from winalux.quadlet.quote import UnsafeValue, word
         ("50%", '"50%%"'),
         ("$HOME", '"$$HOME"'),
         ("", '""'),
-        ("[\"a\",\"b\"]", '"[\\"a\\",\\"b\\"]"'),
+        ('["a","b"]', '"[\\"a\\",\\"b\\"]"'),
         ("ünïcode", '"ünïcode"'),
     ],
 )
@@ -26,7 +26,9 @@ def test_word_quotes(value: str, expected: str) -> None:
     assert word(value) == expected
 
 
-@pytest.mark.parametrize("value", ["line\nbreak", "carriage\rreturn", "nul\x00", "tab\there", "del\x7f"])
+@pytest.mark.parametrize(
+    "value", ["line\nbreak", "carriage\rreturn", "nul\x00", "tab\there", "del\x7f"]
+)
 def test_word_rejects_control_characters(value: str) -> None:
     with pytest.raises(UnsafeValue):
         word(value)

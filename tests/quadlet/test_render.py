@@ -133,19 +133,48 @@ def _broken(units: Render, name: str, old: str, new: str) -> Render:
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [
-        ("winalux-bob.workspace.container", "Pod=winalux-bob.pod", "Pod=winalux-nobody.pod",
-         "Pod=winalux-nobody.pod is not part of the render"),
-        ("winalux-bob.workspace.container", "Volume=winalux-bob.home.volume:", "Volume=winalux-bob.data.volume:",
-         "names winalux-bob.data.volume, which is not part of the render"),
-        ("winalux-bob.workspace.container", "Secret=winalux-bob.token,", "Secret=winalux-alice.token,",
-         "is not the workspace's own token secret"),
-        ("winalux-bob.workspace.container", ":/var/lib/winalux/sshd", ":/home/developer",
-         "mounts /home/developer, already used by"),
-        ("winalux-bob.pod", "PublishPort=2224:2222", "PublishPort=2224-2222",
-         "PublishPort=2224-2222 is not host:container"),
-        ("winalux-bob.workspace.container", "Label=", "PublishPort=9999:9999\nLabel=",
-         "containers in a pod must not publish"),
-        ("winalux-bob.pod", HEADER_PREFIX, "# hand-written ", "the first line is not the winalux header"),
+        (
+            "winalux-bob.workspace.container",
+            "Pod=winalux-bob.pod",
+            "Pod=winalux-nobody.pod",
+            "Pod=winalux-nobody.pod is not part of the render",
+        ),
+        (
+            "winalux-bob.workspace.container",
+            "Volume=winalux-bob.home.volume:",
+            "Volume=winalux-bob.data.volume:",
+            "names winalux-bob.data.volume, which is not part of the render",
+        ),
+        (
+            "winalux-bob.workspace.container",
+            "Secret=winalux-bob.token,",
+            "Secret=winalux-alice.token,",
+            "is not the workspace's own token secret",
+        ),
+        (
+            "winalux-bob.workspace.container",
+            ":/var/lib/winalux/sshd",
+            ":/home/developer",
+            "mounts /home/developer, already used by",
+        ),
+        (
+            "winalux-bob.pod",
+            "PublishPort=2224:2222",
+            "PublishPort=2224-2222",
+            "PublishPort=2224-2222 is not host:container",
+        ),
+        (
+            "winalux-bob.workspace.container",
+            "Label=",
+            "PublishPort=9999:9999\nLabel=",
+            "containers in a pod must not publish",
+        ),
+        (
+            "winalux-bob.pod",
+            HEADER_PREFIX,
+            "# hand-written ",
+            "the first line is not the winalux header",
+        ),
     ],
 )
 def test_self_check_rejects(file: str, old: str, new: str, message: str) -> None:

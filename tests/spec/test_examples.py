@@ -52,8 +52,11 @@ def test_invalid_set_rejected(tmp_path: Path, folder: Path) -> None:
     for path in sorted(folder.iterdir()):
         for expectation in expectations(path):
             checked += 1
-            matching = [p for p in problems if p.startswith(f"workspaces/{path.name}:")
-                        and _matches(p, expectation)]
+            matching = [
+                p
+                for p in problems
+                if p.startswith(f"workspaces/{path.name}:") and _matches(p, expectation)
+            ]
             assert matching, f"no problem matches {expectation!r}; got:\n" + "\n".join(problems)
     assert checked, f"{folder.name} has no '# expect:' line"
 
@@ -77,4 +80,7 @@ def test_example_files_carry_schema_comment() -> None:
     project = EXAMPLES.parents[1]
     for path in sorted((project / "workspaces").glob("*.yml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
-        assert first == "# yaml-language-server: $schema=../generator/winalux/spec/workspace.schema.json"
+        assert (
+            first
+            == "# yaml-language-server: $schema=../generator/winalux/spec/workspace.schema.json"
+        )

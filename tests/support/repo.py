@@ -13,7 +13,9 @@ PUBLIC_KEY = (
 )
 
 
-def make_repository(root: Path, workspace_files: Iterable[Path] = (), with_examples: bool = False) -> Path:
+def make_repository(
+    root: Path, workspace_files: Iterable[Path] = (), with_examples: bool = False
+) -> Path:
     """Create a repository at root with the project's templates, profiles and given files."""
     shutil.copytree(PROJECT / "templates", root / "templates")
     (root / "images").mkdir(parents=True)
@@ -46,7 +48,7 @@ def expectations(path: Path) -> list[str]:
     """Return the `# expect:` lines of an example file."""
     prefix = "# expect: "
     return [
-        line[len(prefix):].strip()
+        line[len(prefix) :].strip()
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.startswith(prefix)
     ]

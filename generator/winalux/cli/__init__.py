@@ -42,7 +42,9 @@ def configure_logging(verbosity: int) -> None:
     epilog=EXIT_STATUS_HELP,
 )
 @click.version_option(__version__, prog_name="winalux")
-@click.option("-v", "--verbose", count=True, help="Log more: -v for progress, -vv for commands run.")
+@click.option(
+    "-v", "--verbose", count=True, help="Log more: -v for progress, -vv for commands run."
+)
 def cli(verbose: int) -> None:
     """Validate developer workspace files and run them as rootless Podman Quadlet units."""
     configure_logging(verbose)

@@ -61,10 +61,18 @@ def validate(repo: Path, paths: tuple[Path, ...]) -> None:
 @click.command("render", epilog=EXIT_STATUS_HELP)
 @REPO_OPTION
 @HOST_OPTION
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the units into; stale winalux units in it are removed.")
-@click.option("--check", is_flag=True,
-              help="Also run podman's quadlet generator in dry-run mode on the written units.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the units into; stale winalux units in it are removed.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also run podman's quadlet generator in dry-run mode on the written units.",
+)
 def render_command(repo: Path, host: str | None, out: Path, check: bool) -> None:
     """Render the workspaces into Quadlet units in the --out folder.
 
@@ -113,8 +121,9 @@ def diff(repo: Path, host: str | None, folder: Path) -> None:
         different = True
         old_label = f"a/{name}" if name in current else "/dev/null"
         new_label = f"b/{name}" if name in units.files else "/dev/null"
-        lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                     old_label, new_label)
+        lines = difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), old_label, new_label
+        )
         click.echo("".join(lines), nl=False)
     sys.exit(1 if different else 0)
 

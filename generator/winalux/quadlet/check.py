@@ -19,7 +19,7 @@ _PUBLISH = re.compile(r"[0-9]{1,5}:[0-9]{1,5}(?:/(?:tcp|udp))?")
 
 def check_render(render: Render) -> None:
     """Raise RenderError listing every unresolved reference or unsafe line of the render."""
-    problems = []
+    problems: list[str] = []
     for workspace, files in render.workspaces.items():
         for file_name in files:
             problems.extend(

@@ -52,10 +52,14 @@ def dry_run(folder: Path, quadlet: Path | None = None, user: bool = True) -> dic
         )
     argv = [str(binary), "-dryrun"] + (["-user"] if user else [])
     try:
-        result = run(argv, env={"QUADLET_UNIT_DIRS": str(folder.resolve())}, check=False, timeout=60)
+        result = run(
+            argv, env={"QUADLET_UNIT_DIRS": str(folder.resolve())}, check=False, timeout=60
+        )
     except CommandError as err:
         raise QuadletError(str(err)) from err
-    messages = [line for line in result.stderr.splitlines() if "Loading source unit file" not in line]
+    messages = [
+        line for line in result.stderr.splitlines() if "Loading source unit file" not in line
+    ]
     if result.returncode != 0:
         raise QuadletError("quadlet rejected the units:\n  " + "\n  ".join(messages))
     services = parse_services(result.stdout)
@@ -76,8 +80,11 @@ def parse_services(output: str) -> dict[str, str]:
 def _check_complete(folder: Path, services: dict[str, str]) -> None:
     from winalux.spec.names import service_of
 
-    expected = {service_of(path.name) for path in folder.iterdir()
-                if path.suffix in (".pod", ".container", ".volume")}
+    expected = {
+        service_of(path.name)
+        for path in folder.iterdir()
+        if path.suffix in (".pod", ".container", ".volume")
+    }
     missing = sorted(expected - services.keys())
     if missing:
         raise QuadletError("quadlet produced no service for: " + ", ".join(missing))

@@ -9,7 +9,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class UnsafeValue(ValueError):
-    """A value cannot be written into a unit file (it contains a line break or control character)."""
+    """A value contains a line break or control character, which a unit file cannot carry."""
 
 
 def word(value: object) -> str:

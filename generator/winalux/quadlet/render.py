@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +64,19 @@ def render_workspace(jinja: jinja2.Environment, ws: Workspace) -> dict[str, str]
     common = {"workspace": ws, "names": names, "header": header(ws.source)}
     units = {
         names.pod_file: _render(jinja, "pod.j2", common, podman_args=_pod_args(ws)),
-        names.container_file: _render(jinja, "workspace.container.j2", common,
-                                      settings=_container_environment(ws),
-                                      token_mount=TOKEN_MOUNT),
-        names.home_volume_file: _render(jinja, "volume.j2", common,
-                                        volume_name=names.home_volume_name),
-        names.sshd_volume_file: _render(jinja, "volume.j2", common,
-                                        volume_name=names.sshd_volume_name),
+        names.container_file: _render(
+            jinja,
+            "workspace.container.j2",
+            common,
+            settings=_container_environment(ws),
+            token_mount=TOKEN_MOUNT,
+        ),
+        names.home_volume_file: _render(
+            jinja, "volume.j2", common, volume_name=names.home_volume_name
+        ),
+        names.sshd_volume_file: _render(
+            jinja, "volume.j2", common, volume_name=names.sshd_volume_name
+        ),
     }
     for sidecar in ws.sidecars:
         units[names.sidecar_file(sidecar.name)] = _render(
@@ -78,14 +84,15 @@ def render_workspace(jinja: jinja2.Environment, ws: Workspace) -> dict[str, str]
         )
         if sidecar.data:
             units[names.sidecar_volume_file(sidecar.name)] = _render(
-                jinja, "volume.j2", common,
+                jinja,
+                "volume.j2",
+                common,
                 volume_name=names.sidecar_volume_name(sidecar.name),
             )
     return units
 
 
-def _render(jinja: jinja2.Environment, template: str, common: dict[str, Any],
-            **values: Any) -> str:
+def _render(jinja: jinja2.Environment, template: str, common: dict[str, Any], **values: Any) -> str:
     try:
         return jinja.get_template(template).render(**common, **values)
     except UnsafeValue as err:
@@ -100,12 +107,15 @@ def _render(jinja: jinja2.Environment, template: str, common: dict[str, Any],
 def _environment(templates: Path) -> jinja2.Environment:
     folder = templates / TEMPLATE_DIR
     if not folder.is_dir():
-        raise RenderError(f"template folder {folder} not found; run winalux from the repository "
-                          "root or pass --repo")
+        raise RenderError(
+            f"template folder {folder} not found; run winalux from the repository "
+            "root or pass --repo"
+        )
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        # Unit files are not HTML; values are quoted for systemd by the word filter.
+        autoescape=False,  # noqa: S701
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -131,7 +141,9 @@ def _container_environment(ws: Workspace) -> list[str]:
         "WINALUX_PUBLIC_KEY": ws.public_key,
         "WINALUX_LIBRARIES": json.dumps(list(ws.libraries), separators=(",", ":")),
         "WINALUX_DISK_LIMIT_GB": str(ws.disk_limit_gb),
-        "WINALUX_MEMORY_LIMIT_GB": "" if ws.memory_limit_gb is None else _number(ws.memory_limit_gb),
+        "WINALUX_MEMORY_LIMIT_GB": ""
+        if ws.memory_limit_gb is None
+        else _number(ws.memory_limit_gb),
         "WINALUX_CPUS": "" if ws.cpus is None else _number(ws.cpus),
         "WINALUX_ALLOW_TCP_FORWARDING": "yes" if ws.allow_tcp_forwarding else "no",
         "WINALUX_SSH_PORT": str(ws.ssh_port),

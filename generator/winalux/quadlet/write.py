@@ -39,7 +39,9 @@ def write_units(render: Render, folder: Path, dry_run: bool = False) -> dict[str
     if not dry_run:
         folder.mkdir(parents=True, exist_ok=True)
     statuses: dict[str, str] = {}
-    foreign = [name for name in render.files if (folder / name).exists() and not _is_ours(folder / name)]
+    foreign = [
+        name for name in render.files if (folder / name).exists() and not _is_ours(folder / name)
+    ]
     if foreign:
         raise WriteConflict(
             f"{folder} already holds {', '.join(foreign)} without the winalux header; "

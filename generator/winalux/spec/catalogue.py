@@ -15,7 +15,10 @@ from winalux.spec.problems import Problem
 CATALOGUE_FILE = "templates/sidecars.yml"
 PROFILES_FILE = "images/profiles.yml"
 
-_IMAGE = r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9](?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+_IMAGE = (
+    r"^[a-z0-9][a-z0-9._/:-]*[a-z0-9]"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
 _ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 _CATALOGUE_SCHEMA = {
@@ -65,9 +68,17 @@ def load_catalogue(root: Path) -> tuple[dict[str, Sidecar], list[Problem]]:
     for name, entry in document.data.items():
         if name in RESERVED_PARTS:
             line, column = document.where((name,))
-            problems.append(Problem(CATALOGUE_FILE, line, column, name, "",
-                                    "this name is reserved for a part of every workspace",
-                                    "rename the sidecar"))
+            problems.append(
+                Problem(
+                    CATALOGUE_FILE,
+                    line,
+                    column,
+                    name,
+                    "",
+                    "this name is reserved for a part of every workspace",
+                    "rename the sidecar",
+                )
+            )
             continue
         catalogue[name] = Sidecar(
             name=name,
@@ -118,11 +129,20 @@ def _unpinned(pairs: Any) -> list[tuple[str, str]]:
 
 def _at(document: Document, shown: str, key: tuple[str, ...], message: str) -> Problem:
     line, column = document.where(key)
-    return Problem(shown, line, column, format_path(key), document.written(key) or "", message,
-                   "pin a version tag or a digest, e.g. name:1.2.3 or name@sha256:...")
+    return Problem(
+        shown,
+        line,
+        column,
+        format_path(key),
+        document.written(key) or "",
+        message,
+        "pin a version tag or a digest, e.g. name:1.2.3 or name@sha256:...",
+    )
 
 
-def _load(root: Path, relative: str, schema: dict[str, Any]) -> tuple[Document | None, list[Problem]]:
+def _load(
+    root: Path, relative: str, schema: dict[str, Any]
+) -> tuple[Document | None, list[Problem]]:
     path = root / relative
     if not path.is_file():
         return None, [Problem(relative, 1, 1, "", "", "file not found", f"create {relative}")]
@@ -135,6 +155,15 @@ def _load(root: Path, relative: str, schema: dict[str, Any]) -> tuple[Document |
     for error in validator.iter_errors(document.data):
         key = tuple(error.absolute_path)
         line, column = document.where(key)
-        problems.append(Problem(relative, line, column, format_path(key), "", error.message,
-                                "see the comment at the top of the file"))
+        problems.append(
+            Problem(
+                relative,
+                line,
+                column,
+                format_path(key),
+                "",
+                error.message,
+                "see the comment at the top of the file",
+            )
+        )
     return document, problems

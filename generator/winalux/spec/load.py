@@ -2,7 +2,7 @@
 
 PyYAML follows YAML 1.1, which turns `22:22` into 1342 (base 60), `no` into False, `010`
 into 8 and `3.10` into 3.1. This loader composes the node tree with a resolver that only
-knows YAML 1.2's core forms, without leading zeros, so such scalars stay strings and the
+resolves YAML 1.2's core forms, without leading zeros, so such scalars stay strings and the
 schema reports them. Floats stay floats, but each value's source text is kept so that an
 error can show `3.10` rather than 3.1. Duplicate keys, merge keys, aliases and custom
 tags are errors.
@@ -11,6 +11,7 @@ tags are errors.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ PathKey = tuple[str | int, ...]
 
 
 class LoadError(Exception):
-    """A file cannot be read as strict YAML; `problem` says where and why."""
+    """A file cannot be read as strict YAML; `problem` gives where and why."""
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.format())
@@ -70,9 +71,17 @@ class _StrictLoader(
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.events.AliasEvent):
             mark = self.peek_event().start_mark
-            raise LoadError(Problem(self.shown, mark.line + 1, mark.column + 1, "", "",
-                                    "YAML anchors and aliases are not supported",
-                                    "write the value out in full"))
+            raise LoadError(
+                Problem(
+                    self.shown,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "",
+                    "",
+                    "YAML anchors and aliases are not supported",
+                    "write the value out in full",
+                )
+            )
         return super().compose_node(parent, index)  # type: ignore[no-any-return]
 
 
@@ -96,7 +105,7 @@ class Document:
         return self.source.get(key)
 
 
-_TAGS = {
+_TAGS: dict[str, Callable[[str], Any]] = {
     "tag:yaml.org,2002:null": lambda text: None,
     "tag:yaml.org,2002:bool": lambda text: text.lower() == "true",
     "tag:yaml.org,2002:int": int,
@@ -111,8 +120,17 @@ def load_document(path: Path, display: str | None = None) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise LoadError(Problem(shown, 1, 1, "", "", f"file is not UTF-8 text ({err.reason})",
-                                "save the file as UTF-8")) from err
+        raise LoadError(
+            Problem(
+                shown,
+                1,
+                1,
+                "",
+                "",
+                f"file is not UTF-8 text ({err.reason})",
+                "save the file as UTF-8",
+            )
+        ) from err
     return parse_document(text, path, shown)
 
 
@@ -124,11 +142,21 @@ def parse_document(text: str, path: Path, shown: str) -> Document:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = err.problem or err.context or "invalid YAML"
-        raise LoadError(Problem(shown, line, column, "", "", f"invalid YAML: {message}",
-                                "fix the YAML syntax at this position")) from err
+        raise LoadError(
+            Problem(
+                shown,
+                line,
+                column,
+                "",
+                "",
+                f"invalid YAML: {message}",
+                "fix the YAML syntax at this position",
+            )
+        ) from err
     except yaml.YAMLError as err:
-        raise LoadError(Problem(shown, 1, 1, "", "", f"invalid YAML: {err}",
-                                "fix the YAML syntax")) from err
+        raise LoadError(
+            Problem(shown, 1, 1, "", "", f"invalid YAML: {err}", "fix the YAML syntax")
+        ) from err
     finally:
         loader.dispose()
 
@@ -155,9 +183,17 @@ def _convert(node: Node, key: PathKey, document: Document, shown: str) -> Any:
     try:
         return constructor(node.value)
     except ValueError as err:
-        raise LoadError(Problem(shown, line, column, format_path(key), node.value,
-                                f"value does not match its tag {node.tag}",
-                                "remove the tag and write a plain value")) from err
+        raise LoadError(
+            Problem(
+                shown,
+                line,
+                column,
+                format_path(key),
+                node.value,
+                f"value does not match its tag {node.tag}",
+                "remove the tag and write a plain value",
+            )
+        ) from err
 
 
 def _convert_mapping(node: MappingNode, key: PathKey, document: Document, shown: str) -> Any:
@@ -166,27 +202,54 @@ def _convert_mapping(node: MappingNode, key: PathKey, document: Document, shown:
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
         key_line, key_column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-        is_merge = isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style
+        is_merge = (
+            isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style
+        )
         if not isinstance(key_node, ScalarNode) or is_merge:
-            raise LoadError(Problem(shown, key_line, key_column, format_path(key), "",
-                                    "keys must be plain names; merge keys (<<) are not supported",
-                                    "write each key and value out in full"))
+            raise LoadError(
+                Problem(
+                    shown,
+                    key_line,
+                    key_column,
+                    format_path(key),
+                    "",
+                    "keys must be plain names; merge keys (<<) are not supported",
+                    "write each key and value out in full",
+                )
+            )
         name = key_node.value
         if name in mapping:
             first_line = document.positions[(*key, name)][0]
-            raise LoadError(Problem(shown, key_line, key_column, format_path((*key, name)), name,
-                                    f"duplicate key (first set on line {first_line})",
-                                    "keep one of the two entries"))
+            raise LoadError(
+                Problem(
+                    shown,
+                    key_line,
+                    key_column,
+                    format_path((*key, name)),
+                    name,
+                    f"duplicate key (first set on line {first_line})",
+                    "keep one of the two entries",
+                )
+            )
         mapping[name] = _convert(value_node, (*key, name), document, shown)
     return mapping
 
 
-def _reject_custom_tag(node: Node, expected: str, key: PathKey, line: int, column: int,
-                       shown: str) -> None:
+def _reject_custom_tag(
+    node: Node, expected: str, key: PathKey, line: int, column: int, shown: str
+) -> None:
     if node.tag != expected:
-        raise LoadError(Problem(shown, line, column, format_path(key), str(node.tag),
-                                "YAML tags are not supported",
-                                "remove the tag and write a plain value"))
+        raise LoadError(
+            Problem(
+                shown,
+                line,
+                column,
+                format_path(key),
+                str(node.tag),
+                "YAML tags are not supported",
+                "remove the tag and write a plain value",
+            )
+        )
 
 
 def format_path(key: PathKey) -> str:

@@ -67,29 +67,52 @@ def load_repository(root: Path, paths: Sequence[Path] = ()) -> Repository:
     )
 
 
-def _check_file(path: Path, shown: str, catalogue: dict[str, Sidecar]) -> tuple[Document | None, list[Problem]]:
+def _check_file(
+    path: Path, shown: str, catalogue: dict[str, Sidecar]
+) -> tuple[Document | None, list[Problem]]:
     try:
         document = load_document(path, shown)
     except LoadError as err:
         return None, [err.problem]
     except OSError as err:
-        return None, [Problem(shown, 1, 1, "", "", f"cannot read the file: {err.strerror}",
-                              "check that it exists and is readable")]
+        return None, [
+            Problem(
+                shown,
+                1,
+                1,
+                "",
+                "",
+                f"cannot read the file: {err.strerror}",
+                "check that it exists and is readable",
+            )
+        ]
     if not isinstance(document.data, dict):
-        return document, [Problem(shown, 1, 1, "", "", "the file must contain a mapping of fields",
-                                  "start with name: ... on the first line")]
+        return document, [
+            Problem(
+                shown,
+                1,
+                1,
+                "",
+                "",
+                "the file must contain a mapping of fields",
+                "start with name: ... on the first line",
+            )
+        ]
     problems = schema_problems(document, shown)
     # A list item's error spoils only that item; any other error spoils its top-level field.
     invalid = {
-        problem.field if problem.field.count("[") == 1 else problem.field.split(".")[0].split("[")[0]
+        problem.field
+        if problem.field.count("[") == 1
+        else problem.field.split(".")[0].split("[")[0]
         for problem in problems
     }
     problems.extend(FileRules(document, shown, catalogue, invalid).problems())
     return document, problems
 
 
-def _build(document: Document, shown: str, catalogue: dict[str, Sidecar],
-           profile_images: dict[str, str]) -> Workspace:
+def _build(
+    document: Document, shown: str, catalogue: dict[str, Sidecar], profile_images: dict[str, str]
+) -> Workspace:
     data: dict[str, Any] = document.data
     return Workspace(
         name=data["name"],
@@ -115,7 +138,9 @@ def _across_files(workspaces: list[Workspace], documents: dict[str, Document]) -
     yield from _host_port_clashes(workspaces, documents)
 
 
-def _duplicate_names(workspaces: list[Workspace], documents: dict[str, Document]) -> Iterator[Problem]:
+def _duplicate_names(
+    workspaces: list[Workspace], documents: dict[str, Document]
+) -> Iterator[Problem]:
     """Names, and every unit, service, volume and secret name derived from them, are unique."""
     owners: dict[str, Workspace] = {}
     for ws in sorted(workspaces, key=_blame_order):
@@ -128,8 +153,15 @@ def _duplicate_names(workspaces: list[Workspace], documents: dict[str, Document]
                 message = f"the name is already used by {first.source}"
             else:
                 message = f"{derived} is also produced by {first.source}"
-            yield Problem(ws.source, line, column, "name", ws.name, message,
-                          "give each workspace its own name")
+            yield Problem(
+                ws.source,
+                line,
+                column,
+                "name",
+                ws.name,
+                message,
+                "give each workspace its own name",
+            )
             break
 
 
@@ -142,17 +174,29 @@ def _blame_order(ws: Workspace) -> tuple[bool, str]:
 def derived_names(ws: Workspace) -> Iterator[str]:
     """Yield every systemd, podman and file name the workspace's units use."""
     names = WorkspaceNames(ws.name)
-    yield from (names.pod_file, names.pod_service, names.pod_name, names.container_file,
-                names.container_service, names.container_name, names.home_volume_file,
-                names.home_volume_name, names.sshd_volume_file, names.sshd_volume_name,
-                names.secret, names.telemetry_dir)
+    yield from (
+        names.pod_file,
+        names.pod_service,
+        names.pod_name,
+        names.container_file,
+        names.container_service,
+        names.container_name,
+        names.home_volume_file,
+        names.home_volume_name,
+        names.sshd_volume_file,
+        names.sshd_volume_name,
+        names.secret,
+        names.telemetry_dir,
+    )
     for sidecar in ws.sidecars:
         yield names.sidecar_file(sidecar.name)
         yield names.sidecar_service(sidecar.name)
         yield names.sidecar_container_name(sidecar.name)
 
 
-def _host_port_clashes(workspaces: list[Workspace], documents: dict[str, Document]) -> Iterator[Problem]:
+def _host_port_clashes(
+    workspaces: list[Workspace], documents: dict[str, Document]
+) -> Iterator[Problem]:
     used: dict[tuple[str, int, str], tuple[Workspace, str]] = {}
     for ws in sorted(workspaces, key=_blame_order):
         for key, mapping in _published(ws):
@@ -162,10 +206,16 @@ def _host_port_clashes(workspaces: list[Workspace], documents: dict[str, Documen
                 continue
             other = "this file" if first[0] is ws else first[0].source
             line, column = documents[ws.source].where(key)
-            yield Problem(ws.source, line, column, _field_name(key), str(mapping.host),
-                          f"host port {mapping.host} on host {ws.host} is already used by "
-                          f"{first[1]} of {other}",
-                          "choose a free host port")
+            yield Problem(
+                ws.source,
+                line,
+                column,
+                _field_name(key),
+                str(mapping.host),
+                f"host port {mapping.host} on host {ws.host} is already used by "
+                f"{first[1]} of {other}",
+                "choose a free host port",
+            )
 
 
 def _published(ws: Workspace) -> Iterator[tuple[tuple[str | int, ...], Any]]:
@@ -191,13 +241,31 @@ def _load_settings(root: Path) -> tuple[str | None, list[Problem]]:
     data = document.data or {}
     unknown = sorted(set(data) - {"min_version"}) if isinstance(data, dict) else ["(not a mapping)"]
     if unknown:
-        return None, [Problem(SETTINGS_FILE, 1, 1, unknown[0], "", "unknown setting",
-                              "the only setting is min_version")]
+        return None, [
+            Problem(
+                SETTINGS_FILE,
+                1,
+                1,
+                unknown[0],
+                "",
+                "unknown setting",
+                "the only setting is min_version",
+            )
+        ]
     version = data.get("min_version")
     if version is not None and not isinstance(version, str):
         line, column = document.where(("min_version",))
-        return None, [Problem(SETTINGS_FILE, line, column, "min_version", str(version),
-                              "must be a version string", 'put it in quotes, e.g. "0.2.0"')]
+        return None, [
+            Problem(
+                SETTINGS_FILE,
+                line,
+                column,
+                "min_version",
+                str(version),
+                "must be a version string",
+                'put it in quotes, e.g. "0.2.0"',
+            )
+        ]
     return version, []
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import re
 import binascii
+import re
 import struct
 from collections.abc import Iterator
 from typing import Any
@@ -25,8 +25,9 @@ LOWEST_UNPRIVILEGED_PORT = 1024
 class FileRules:
     """Checks of one loaded, schema-valid workspace document."""
 
-    def __init__(self, document: Document, shown: str, catalogue: dict[str, Sidecar],
-                 invalid: set[str]) -> None:
+    def __init__(
+        self, document: Document, shown: str, catalogue: dict[str, Sidecar], invalid: set[str]
+    ) -> None:
         """Prepare checks of a document whose fields named in `invalid` failed the schema."""
         self.document = document
         self.data: dict[str, Any] = document.data
@@ -75,16 +76,21 @@ class FileRules:
             fix = f"rename the file to {name}.yml"
             if NAME_PATTERN.fullmatch(stem):
                 fix += f" or set name: {stem}"
-            yield self.problem(("name",), f"does not match the file name {self.document.path.name}", fix)
+            yield self.problem(
+                ("name",), f"does not match the file name {self.document.path.name}", fix
+            )
 
     def public_key(self) -> Iterator[Problem]:
         key_type, body = self.data["public_key"].split(" ")[:2]
         message = _public_key_problem(key_type, body)
         if message:
-            yield self.problem(("public_key",), message,
-                               "paste the single line of the developer's public key file, "
-                               "e.g. the output of cat ~/.ssh/id_ed25519.pub",
-                               value=f"{key_type} {body[:20]}...")
+            yield self.problem(
+                ("public_key",),
+                message,
+                "paste the single line of the developer's public key file, "
+                "e.g. the output of cat ~/.ssh/id_ed25519.pub",
+                value=f"{key_type} {body[:20]}...",
+            )
 
     def libraries(self) -> Iterator[Problem]:
         seen: dict[str, int] = {}
@@ -96,8 +102,11 @@ class FileRules:
                 continue
             name = canonicalize_name(Requirement(text).name)
             if name in seen:
-                yield self.problem(key, f"package {name} is already listed as libraries[{seen[name]}]",
-                                   "merge the two entries into one")
+                yield self.problem(
+                    key,
+                    f"package {name} is already listed as libraries[{seen[name]}]",
+                    "merge the two entries into one",
+                )
             seen.setdefault(name, index)
 
     def extra_ports(self) -> Iterator[Problem]:
@@ -105,31 +114,45 @@ class FileRules:
             key = ("extra_ports", index)
             mapping = parse_port_mapping(text)
             if not 1 <= mapping.container <= 65535:
-                yield self.problem(key, f"container port {mapping.container} is out of range",
-                                   "use a container port from 1 to 65535")
+                yield self.problem(
+                    key,
+                    f"container port {mapping.container} is out of range",
+                    "use a container port from 1 to 65535",
+                )
             if not LOWEST_UNPRIVILEGED_PORT <= mapping.host <= 65535:
-                yield self.problem(key, f"host port {mapping.host} is out of range",
-                                   "use a host port from 1024 to 65535: rootless Podman cannot "
-                                   "bind ports below 1024")
+                yield self.problem(
+                    key,
+                    f"host port {mapping.host} is out of range",
+                    "use a host port from 1024 to 65535: rootless Podman cannot "
+                    "bind ports below 1024",
+                )
 
     def sidecars(self) -> Iterator[Problem]:
         for index, name in self._items("sidecars"):
             if name not in self.catalogue:
                 known = ", ".join(sorted(self.catalogue)) or "none"
-                yield self.problem(("sidecars", index), "unknown sidecar",
-                                   f"use one of the catalogue's services ({known}) or add it "
-                                   "to templates/sidecars.yml")
+                yield self.problem(
+                    ("sidecars", index),
+                    "unknown sidecar",
+                    f"use one of the catalogue's services ({known}) or add it "
+                    "to templates/sidecars.yml",
+                )
 
     def container_ports(self) -> Iterator[Problem]:
         """Two listeners in one pod cannot share a port, and ssh and the app are published once."""
         profile = self.data["profile"]
-        listeners = {SSH_CONTAINER_PORT: "the SSH server", APP_CONTAINER_PORTS[profile]: f"the {profile} app"}
+        listeners = {
+            SSH_CONTAINER_PORT: "the SSH server",
+            APP_CONTAINER_PORTS[profile]: f"the {profile} app",
+        }
         for index, name in self._items("sidecars"):
             for port in self.catalogue.get(name, Sidecar(name, "", ())).ports:
                 if port in listeners:
-                    yield self.problem(("sidecars", index),
-                                       f"sidecar {name} listens on port {port}, as does {listeners[port]}",
-                                       "remove the sidecar or change its port in templates/sidecars.yml")
+                    yield self.problem(
+                        ("sidecars", index),
+                        f"sidecar {name} listens on port {port}, as does {listeners[port]}",
+                        "remove the sidecar or change its port in templates/sidecars.yml",
+                    )
                 listeners.setdefault(port, f"sidecar {name}")
         yield from self._extra_container_ports()
 
@@ -143,17 +166,22 @@ class FileRules:
             mapping = parse_port_mapping(text)
             slot = (mapping.container, mapping.protocol)
             if slot in taken:
-                yield self.problem(("extra_ports", index),
-                                   f"container port {mapping.container} is already published by {taken[slot]}",
-                                   "remove this entry or publish another container port")
+                yield self.problem(
+                    ("extra_ports", index),
+                    f"container port {mapping.container} is already published by {taken[slot]}",
+                    "remove this entry or publish another container port",
+                )
             taken.setdefault(slot, f"extra_ports[{index}]")
 
     def image(self) -> Iterator[Problem]:
         if "image" in self.data:
             message = image_pin_problem(self.data["image"])
             if message:
-                yield self.problem(("image",), message,
-                                   "pin a version tag or a digest, e.g. name:1.2.3 or name@sha256:...")
+                yield self.problem(
+                    ("image",),
+                    message,
+                    "pin a version tag or a digest, e.g. name:1.2.3 or name@sha256:...",
+                )
 
 
 def parse_port_mapping(text: str) -> PortMapping:

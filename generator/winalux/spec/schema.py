@@ -61,16 +61,26 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
     if keyword == "required":
         for missing in _missing_fields(error):
             fix = _fix_for((missing,)) or "add it"
-            yield Problem(shown, line, column, missing, "", "required field is missing",
-                          f"add {missing}: ...; {fix}")
+            yield Problem(
+                shown,
+                line,
+                column,
+                missing,
+                "",
+                "required field is missing",
+                f"add {missing}: ...; {fix}",
+            )
     elif keyword == "additionalProperties":
         yield from _unknown_fields(error, document, shown)
     elif keyword == "type":
-        yield Problem(shown, line, column, format_path(key), value,
-                      _type_message(error, document, key), fix)
+        yield Problem(
+            shown, line, column, format_path(key), value, _type_message(error, document, key), fix
+        )
     elif keyword == "enum":
         allowed = ", ".join(str(option) for option in error.validator_value)
-        yield Problem(shown, line, column, format_path(key), value, f"must be one of: {allowed}", fix)
+        yield Problem(
+            shown, line, column, format_path(key), value, f"must be one of: {allowed}", fix
+        )
     elif keyword in ("minimum", "maximum", "exclusiveMinimum"):
         schema = error.schema
         high = schema.get("maximum")
@@ -78,16 +88,31 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
             bounds = f"greater than {schema['exclusiveMinimum']} and at most {high}"
         else:
             bounds = f"from {schema.get('minimum')} to {high}"
-        yield Problem(shown, line, column, format_path(key), value,
-                      f"out of range: must be {bounds}", fix)
+        yield Problem(
+            shown, line, column, format_path(key), value, f"out of range: must be {bounds}", fix
+        )
     elif keyword == "uniqueItems":
-        yield Problem(shown, line, column, format_path(key), "",
-                      "the list contains the same item twice", "remove the repeated item")
+        yield Problem(
+            shown,
+            line,
+            column,
+            format_path(key),
+            "",
+            "the list contains the same item twice",
+            "remove the repeated item",
+        )
     elif keyword == "pattern":
         yield Problem(shown, line, column, format_path(key), value, "invalid format", fix)
     elif keyword in ("maxLength", "minLength"):
-        yield Problem(shown, line, column, format_path(key), value,
-                      f"invalid length: {keyword} is {error.validator_value}", fix)
+        yield Problem(
+            shown,
+            line,
+            column,
+            format_path(key),
+            value,
+            f"invalid length: {keyword} is {error.validator_value}",
+            fix,
+        )
     else:
         yield Problem(shown, line, column, format_path(key), value, error.message, fix)
 
@@ -106,8 +131,15 @@ def _unknown_fields(error: ValidationError, document: Document, shown: str) -> I
         line, column = document.where((*parent, name))
         close = difflib.get_close_matches(name, known, n=1)
         fix = f"did you mean {close[0]}?" if close else "remove it"
-        yield Problem(shown, line, column, format_path((*parent, name)), "",
-                      f"unknown field (known fields: {', '.join(known)})", fix)
+        yield Problem(
+            shown,
+            line,
+            column,
+            format_path((*parent, name)),
+            "",
+            f"unknown field (known fields: {', '.join(known)})",
+            fix,
+        )
 
 
 def _type_message(error: ValidationError, document: Document, key: PathKey) -> str:
