@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from winalux.spec.catalogue import load_catalogue, load_profile_images
 from winalux.spec.load import Document, LoadError, load_document
 from winalux.spec.model import Repository, Sidecar, Workspace
@@ -266,6 +268,22 @@ def _load_settings(root: Path) -> tuple[str | None, list[Problem]]:
                 'put it in quotes, e.g. "0.2.0"',
             )
         ]
+    if version is not None:
+        try:
+            Version(version)
+        except InvalidVersion:
+            line, column = document.where(("min_version",))
+            return None, [
+                Problem(
+                    SETTINGS_FILE,
+                    line,
+                    column,
+                    "min_version",
+                    version,
+                    "not a version number",
+                    'write a release such as "0.2.0"',
+                )
+            ]
     return version, []
 
 
