@@ -53,7 +53,7 @@ def test_float_keeps_source_text() -> None:
     ("text", "message", "line"),
     [
         ("a: 1\na: 2\n", "duplicate key (first set on line 1)", 2),
-        ("a: &x 1\nb: *x\n", "anchors and aliases are not supported", 2),
+        ("a: &x 1\nb: *x\n", "anchors and aliases are not supported", 1),
         ("<<: {a: 1}\n", "merge keys (<<) are not supported", 1),
         ("a: !!binary aGk=\n", "YAML tags are not supported", 1),
         ("a: !custom x\n", "YAML tags are not supported", 1),
@@ -94,3 +94,30 @@ def test_billion_laughs_rejected_without_expanding(tmp_path: Path) -> None:
         lines.append(f"{current}: &{current} [{', '.join(['*' + previous] * 9)}]")
     with pytest.raises(LoadError, match="aliases"):
         parse("\n".join(lines))
+
+
+def test_fast_and_full_schema_checks_agree() -> None:
+    """The compiled fast path must reject exactly what jsonschema rejects."""
+    import fastjsonschema
+    import jsonschema
+
+    from tests.support.repo import EXAMPLES
+    from winalux.spec.load import LoadError, load_document
+    from winalux.spec.schema import workspace_schema
+
+    full = jsonschema.Draft202012Validator(workspace_schema())
+    fast = fastjsonschema.compile(workspace_schema())
+    checked = 0
+    for path in sorted(EXAMPLES.rglob("*.y*ml")):
+        try:
+            data = load_document(path).data
+        except LoadError:
+            continue
+        try:
+            fast(data)
+            fast_valid = True
+        except fastjsonschema.JsonSchemaException:
+            fast_valid = False
+        assert fast_valid == full.is_valid(data), path.name
+        checked += 1
+    assert checked > 50

@@ -20,7 +20,7 @@ from winalux.quadlet.dryrun import dry_run
 from winalux.quadlet.write import write_units
 from winalux.spec import load_repository
 
-NAMES = st.from_regex(r"[a-z](?:-?[a-z0-9]){0,20}", fullmatch=True)
+NAMES = st.from_regex(r"[a-z](?:-?[a-z0-9]){0,15}", fullmatch=True)
 PORTS = st.integers(min_value=1024, max_value=65535)
 REQUIREMENTS = st.sampled_from(
     [

@@ -6,6 +6,7 @@ Exit status: 0 success, 1 invalid input or failed operation, 2 usage error (clic
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -37,7 +38,43 @@ def configure_logging(verbosity: int) -> None:
     root.setLevel(level)
 
 
+# Command name -> "module:attribute". Modules load only when their command runs, so that
+# `winalux render` does not pay for importing GitPython and the host agent.
+LAZY_COMMANDS = {
+    "validate": "winalux.cli.generate:validate",
+    "render": "winalux.cli.generate:render_command",
+    "diff": "winalux.cli.generate:diff",
+    "schema": "winalux.cli.generate:schema",
+    "plan": "winalux.cli.plan:plan_command",
+    "sync": "winalux.cli.host:sync_command",
+    "status": "winalux.cli.host:status_command",
+    "token": "winalux.cli.host:token_group",
+    "purge": "winalux.cli.host:purge_command",
+    "host": "winalux.cli.host:host_group",
+    "doctor": "winalux.cli.host:doctor_command",
+    "ssh-config": "winalux.cli.workspace:ssh_config",
+    "collect": "winalux.cli.workspace:collect",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each command's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(LAZY_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
 @click.group(
+    cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=EXIT_STATUS_HELP,
 )
@@ -48,27 +85,6 @@ def configure_logging(verbosity: int) -> None:
 def cli(verbose: int) -> None:
     """Validate developer workspace files and run them as rootless Podman Quadlet units."""
     configure_logging(verbose)
-
-
-def _register() -> None:
-    from winalux.cli import generate
-
-    for command in generate.COMMANDS:
-        cli.add_command(command)
-    # Commands of the host agent, the CI plan and the workspace helpers register here as
-    # their modules appear; each module exposes COMMANDS.
-    for module_name in ("winalux.cli.plan", "winalux.cli.host", "winalux.cli.workspace"):
-        try:
-            module = __import__(module_name, fromlist=["COMMANDS"])
-        except ModuleNotFoundError as err:
-            if err.name != module_name:
-                raise
-            continue
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ def diff(repo: Path, host: str | None, folder: Path) -> None:
     except RenderError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
-    current = {path.name: path.read_text(encoding="utf-8") for path in owned_units(folder)}
+    current = owned_units(folder)
     different = False
     for name in sorted(set(current) | set(units.files)):
         before = current.get(name, "")

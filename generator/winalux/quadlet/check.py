@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from winalux.quadlet.render import HEADER_PREFIX, Render, RenderError
 from winalux.spec import WorkspaceNames
 
+# The keys whose values refer to other units, secrets, mounts or ports.
+_CHECKED_KEYS = re.compile(r"^(Pod|Volume|Secret|PublishPort)=(.*)$", re.MULTILINE)
 _PUBLISH = re.compile(r"[0-9]{1,5}:[0-9]{1,5}(?:/(?:tcp|udp))?")
 
 
@@ -74,8 +76,5 @@ def _claim_target(target: str, entry: str, targets: dict[str, str]) -> Iterator[
 
 
 def _entries(text: str) -> Iterator[tuple[str, str]]:
-    for line in text.splitlines():
-        if line.startswith(("#", ";", "[")) or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        yield key.strip(), value.strip()
+    for match in _CHECKED_KEYS.finditer(text):
+        yield match.group(1), match.group(2).strip()

@@ -18,15 +18,9 @@ class WriteConflict(Exception):
     """A file the render would write exists and was not written by winalux."""
 
 
-def owned_units(folder: Path) -> list[Path]:
-    """Return the unit files in folder that carry the winalux header."""
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix in UNIT_SUFFIXES and path.is_file() and _is_ours(path):
-            found.append(path)
-    return found
+def owned_units(folder: Path) -> dict[str, str]:
+    """Return name -> text of the unit files in folder that carry the winalux header."""
+    return {name: text for name, text in _read_units(folder).items() if _is_ours(text)}
 
 
 def write_units(render: Render, folder: Path, dry_run: bool = False) -> dict[str, str]:
@@ -34,41 +28,55 @@ def write_units(render: Render, folder: Path, dry_run: bool = False) -> dict[str
 
     Statuses are create, update, same and remove. A file is replaced by rename, so a reader
     never sees half of it; an unchanged file is not touched; only files carrying the
-    winalux header are removed, so units written by hand stay.
+    winalux header are removed, so units written by hand stay. Raise WriteConflict, before
+    writing anything, if a file to write exists without that header.
     """
-    if not dry_run:
-        folder.mkdir(parents=True, exist_ok=True)
-    statuses: dict[str, str] = {}
-    foreign = [
-        name for name in render.files if (folder / name).exists() and not _is_ours(folder / name)
-    ]
+    current = _read_units(folder)
+    foreign = [name for name in render.files if name in current and not _is_ours(current[name])]
     if foreign:
         raise WriteConflict(
             f"{folder} already holds {', '.join(foreign)} without the winalux header; "
             "move those files away or render into another folder"
         )
+    statuses: dict[str, str] = {}
     for name, text in render.files.items():
-        path = folder / name
-        status = _status(path, text)
-        statuses[name] = status
-        if status != "same" and not dry_run:
-            write_atomic(path, text)
-    for path in owned_units(folder):
-        if path.name not in render.files:
-            statuses[path.name] = "remove"
-            if not dry_run:
-                path.unlink()
+        if name not in current:
+            statuses[name] = "create"
+        else:
+            statuses[name] = "same" if current[name] == text else "update"
+    for name, text in current.items():
+        if name not in render.files and _is_ours(text):
+            statuses[name] = "remove"
+    if not dry_run:
+        _apply(render, folder, statuses)
     return dict(sorted(statuses.items()))
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace path with text through a temporary file in the same folder."""
+def _apply(render: Render, folder: Path, statuses: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, status in statuses.items():
+        if status in ("create", "update"):
+            write_atomic(folder / name, render.files[name], sync=False)
+        elif status == "remove":
+            (folder / name).unlink()
+    if any(status != "same" for status in statuses.values()):
+        _sync_folder(folder)
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o644, sync: bool = True) -> None:
+    """Replace path with text through a temporary file in the same folder.
+
+    Without `sync` the data is not forced to disk: after a crash the file is either the
+    old or the new version or empty, and a later write_units rewrites any file whose
+    content differs.
+    """
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
@@ -76,19 +84,27 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
         raise
 
 
-def _status(path: Path, text: str) -> str:
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
-        current = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return "create"
-    except UnicodeDecodeError:
-        return "update"
-    return "same" if current == text else "update"
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
-def _is_ours(path: Path) -> bool:
-    try:
-        with path.open("r", encoding="utf-8") as handle:
-            return handle.readline().startswith(HEADER_PREFIX)
-    except (OSError, UnicodeDecodeError):
-        return False
+def _read_units(folder: Path) -> dict[str, str]:
+    if not folder.is_dir():
+        return {}
+    units = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in UNIT_SUFFIXES or not path.is_file():
+            continue
+        try:
+            units[path.name] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            units[path.name] = ""
+    return units
+
+
+def _is_ours(text: str) -> bool:
+    return text.startswith(HEADER_PREFIX)

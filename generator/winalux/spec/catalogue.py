@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from winalux.spec.load import Document, LoadError, format_path, load_document
 from winalux.spec.model import Sidecar
 from winalux.spec.names import RESERVED_PARTS
 from winalux.spec.problems import Problem
+from winalux.spec.schema import schema_errors
 
 CATALOGUE_FILE = "templates/sidecars.yml"
 PROFILES_FILE = "images/profiles.yml"
@@ -150,9 +149,8 @@ def _load(
         document = load_document(path, relative)
     except LoadError as err:
         return None, [err.problem]
-    validator = jsonschema.Draft202012Validator(schema)
     problems = []
-    for error in validator.iter_errors(document.data):
+    for error in schema_errors(schema, document.data):
         key = tuple(error.absolute_path)
         line, column = document.where(key)
         problems.append(

@@ -53,36 +53,27 @@ for _tag, _pattern, _first in _IMPLICIT:
     _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), _first_characters)
 
 
-class _StrictLoader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    _CoreResolver,
-):
-    def __init__(self, stream: str, shown: str) -> None:
-        self.shown = shown
-        yaml.reader.Reader.__init__(self, stream)
-        yaml.scanner.Scanner.__init__(self)
-        yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
-        _CoreResolver.__init__(self)
+# libyaml's parser is about fifteen times faster than PyYAML's pure-Python one; both apply
+# the resolver above. PyYAML's wheels ship libyaml, so the fallback is rarely used.
+_Parser: Any
+try:
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
+except ImportError:
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        if self.check_event(yaml.events.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise LoadError(
-                Problem(
-                    self.shown,
-                    mark.line + 1,
-                    mark.column + 1,
-                    "",
-                    "",
-                    "YAML anchors and aliases are not supported",
-                    "write the value out in full",
-                )
-            )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+    class _Parser(  # type: ignore[no-redef]
+        yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer
+    ):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+
+
+class _StrictLoader(_Parser, _CoreResolver):  # type: ignore[misc, valid-type]
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        _CoreResolver.__init__(self)
 
 
 @dataclass
@@ -135,7 +126,7 @@ def load_document(path: Path, display: str | None = None) -> Document:
 
 
 def parse_document(text: str, path: Path, shown: str) -> Document:
-    loader = _StrictLoader(text, shown)
+    loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as err:
@@ -162,18 +153,35 @@ def parse_document(text: str, path: Path, shown: str) -> Document:
 
     document = Document(path=path, data=None)
     if node is not None:
-        document.data = _convert(node, (), document, shown)
+        document.data = _convert(node, (), document, shown, set())
     return document
 
 
-def _convert(node: Node, key: PathKey, document: Document, shown: str) -> Any:
+def _convert(node: Node, key: PathKey, document: Document, shown: str, seen: set[int]) -> Any:
     line, column = node.start_mark.line + 1, node.start_mark.column + 1
+    # An alias makes the composer return the anchored node again; reject it before any
+    # expansion, so that nested aliases cannot blow up in size.
+    if id(node) in seen:
+        raise LoadError(
+            Problem(
+                shown,
+                line,
+                column,
+                format_path(key),
+                "",
+                "YAML anchors and aliases are not supported",
+                "write the value out in full",
+            )
+        )
+    seen.add(id(node))
     document.positions[key] = (line, column)
     if isinstance(node, MappingNode):
-        return _convert_mapping(node, key, document, shown)
+        return _convert_mapping(node, key, document, shown, seen)
     if isinstance(node, SequenceNode):
         _reject_custom_tag(node, "tag:yaml.org,2002:seq", key, line, column, shown)
-        return [_convert(item, (*key, i), document, shown) for i, item in enumerate(node.value)]
+        return [
+            _convert(item, (*key, i), document, shown, seen) for i, item in enumerate(node.value)
+        ]
     assert isinstance(node, ScalarNode)
     constructor = _TAGS.get(node.tag)
     if constructor is None:
@@ -196,7 +204,9 @@ def _convert(node: Node, key: PathKey, document: Document, shown: str) -> Any:
         ) from err
 
 
-def _convert_mapping(node: MappingNode, key: PathKey, document: Document, shown: str) -> Any:
+def _convert_mapping(
+    node: MappingNode, key: PathKey, document: Document, shown: str, seen: set[int]
+) -> Any:
     line, column = node.start_mark.line + 1, node.start_mark.column + 1
     _reject_custom_tag(node, "tag:yaml.org,2002:map", key, line, column, shown)
     mapping: dict[str, Any] = {}
@@ -231,7 +241,7 @@ def _convert_mapping(node: MappingNode, key: PathKey, document: Document, shown:
                     "keep one of the two entries",
                 )
             )
-        mapping[name] = _convert(value_node, (*key, name), document, shown)
+        mapping[name] = _convert(value_node, (*key, name), document, shown, seen)
     return mapping
 
 

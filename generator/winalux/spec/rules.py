@@ -96,11 +96,11 @@ class FileRules:
         seen: dict[str, int] = {}
         for index, text in self._items("libraries"):
             key = ("libraries", index)
-            message = _requirement_problem(text)
-            if message:
+            requirement, message = parse_requirement(text)
+            if requirement is None:
                 yield self.problem(key, message, "write a PyPI requirement such as requests>=2.32")
                 continue
-            name = canonicalize_name(Requirement(text).name)
+            name = canonicalize_name(requirement.name)
             if name in seen:
                 yield self.problem(
                     key,
@@ -191,16 +191,17 @@ def parse_port_mapping(text: str) -> PortMapping:
     return PortMapping(int(host), int(container), protocol or "tcp")
 
 
-def _requirement_problem(text: str) -> str | None:
+def parse_requirement(text: str) -> tuple[Requirement | None, str]:
+    """Parse a PEP 508 requirement; return it, or None and why it is not accepted."""
     if text.strip() != text or text.startswith("-"):
-        return "not a requirement: options and surrounding spaces are not allowed"
+        return None, "not a requirement: options and surrounding spaces are not allowed"
     try:
         requirement = Requirement(text)
     except InvalidRequirement as err:
-        return f"not a valid PEP 508 requirement ({str(err).splitlines()[0]})"
+        return None, f"not a valid PEP 508 requirement ({str(err).splitlines()[0]})"
     if requirement.url:
-        return "direct URL references are not allowed"
-    return None
+        return None, "direct URL references are not allowed"
+    return requirement, ""
 
 
 def _public_key_problem(key_type: str, body: str) -> str | None:

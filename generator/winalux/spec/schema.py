@@ -7,13 +7,15 @@ import functools
 import json
 from collections.abc import Iterator
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError
+import fastjsonschema
 
 from winalux.spec.load import Document, PathKey, format_path
 from winalux.spec.problems import Problem
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 _JSON_TYPES = {
     bool: "a boolean",
@@ -35,17 +37,40 @@ def workspace_schema() -> dict[str, Any]:
     return json.loads(schema_text())  # type: ignore[no-any-return]
 
 
-@functools.cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = workspace_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
+def schema_errors(schema: dict[str, Any], data: Any) -> list[ValidationError]:
+    """Return every error of data against a draft 2020-12 schema, in jsonschema's terms.
+
+    fastjsonschema's compiled check answers the common case, valid data, about twenty
+    times faster; only invalid data pays for importing jsonschema and its full report,
+    which lists every error where fastjsonschema stops at the first.
+    """
+    try:
+        _compiled(schema)(data)
+    except fastjsonschema.JsonSchemaException:
+        pass
+    else:
+        return []
+    import jsonschema
+
+    return list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+
+
+_COMPILED: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _compiled(schema: dict[str, Any]) -> Any:
+    # Keyed by identity: the schemas are module-level constants, kept alive in the entry.
+    entry = _COMPILED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = (schema, fastjsonschema.compile(schema))
+        _COMPILED[id(schema)] = entry
+    return entry[1]
 
 
 def schema_problems(document: Document, shown: str) -> list[Problem]:
     """Return one problem for every schema error in the document."""
     problems: dict[Problem, None] = {}
-    for error in _validator().iter_errors(document.data):
+    for error in schema_errors(workspace_schema(), document.data):
         # jsonschema reports `required` once per missing field; each translation lists all.
         problems.update(dict.fromkeys(_translate(error, document, shown)))
     return list(problems)
