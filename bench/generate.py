@@ -1,19 +1,19 @@
 """Measure how `winalux render` scales with the number of workspaces.
 
 For each size N the script builds a throw-away repository of N valid workspace files in a
-temporary folder, then times whole processes: `winalux render --out DIR` into a fresh
-folder, the same command again when nothing changed, podman's `quadlet -dryrun -user` on
-the result, and two floors (`python -c pass`, `python -c "import winalux.cli"`). It prints
-the machine facts and markdown tables on stdout.
+temporary folder. It then times these whole processes: `winalux render --out DIR` into a
+fresh folder, the same command again when nothing changed, and podman's `quadlet -dryrun
+-user` on the result. Two floors come first: `python -c pass` and `python -c "import
+winalux.cli"`. The machine facts and markdown tables go to stdout.
 
 Each measurement starts the command under GNU time (`/usr/bin/time -f %M`, package `time`),
-which reports the command's peak resident memory; the wall time is taken around that call
+which reports the command's peak resident memory. The wall time is taken around that call
 with time.perf_counter, so it includes GNU time's own fork and exec (about 1 ms). Reading
-ru_maxrss of RUSAGE_CHILDREN from a Python parent would not do: a child started by vfork
-and exec inherits its parent's peak RSS as a floor, so a 200 MB Python parent reports
-200 MB for `true`.
+ru_maxrss of RUSAGE_CHILDREN in a Python parent would not do, because Linux keeps the peak
+RSS a forked child had before exec: under a Python parent holding 200 MB, `true` reports
+about 200 MB.
 
-Usage: python bench/generate.py [--sizes 10,100,1000,5000] [--repeat 5]
+Usage: python bench/generate.py [--sizes 10,100,1000,5000] [--repeat 5] [--tmp DIR]
 """
 
 from __future__ import annotations
@@ -71,9 +71,6 @@ class Summary:
         return f"{self.median_s:.3f} ({self.min_s:.3f})"
 
 
-# Workspace files -------------------------------------------------------------------------
-
-
 def ssh_string(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
 
@@ -97,7 +94,7 @@ def yaml_list(field: str, items: list[str]) -> list[str]:
 
 
 def workspace_text(index: int, rng: random.Random) -> str:
-    """Return the YAML of workspace number index; host and ports follow from the index."""
+    """Return the YAML of workspace number index, whose host and ports follow from the index."""
     host_number, slot = divmod(index, WORKSPACES_PER_HOST)
     port = FIRST_HOST_PORT + slot * PORTS_PER_WORKSPACE
     extra_count = index % (len(EXTRA_CONTAINER_PORTS) + 1)
@@ -130,7 +127,7 @@ def limit_lines(index: int) -> list[str]:
 
 
 def build_repository(root: Path, count: int) -> None:
-    """Lay out a repository at root with the project's templates and count workspaces."""
+    """Lay out a repository at root with the project's templates and `count` workspace files."""
     shutil.copytree(PROJECT / "templates", root / "templates")
     (root / "images").mkdir()
     shutil.copy2(PROJECT / "images" / "profiles.yml", root / "images" / "profiles.yml")
@@ -141,11 +138,8 @@ def build_repository(root: Path, count: int) -> None:
         (folder / f"dev-{index:05d}.yml").write_text(workspace_text(index, rng), encoding="utf-8")
 
 
-# Measurement -----------------------------------------------------------------------------
-
-
 def sample(argv: list[str], env: dict[str, str] | None = None) -> Sample:
-    """Run argv once under GNU time; return its wall time and peak RSS."""
+    """Run argv once under GNU time and return its wall time and peak RSS."""
     with tempfile.NamedTemporaryFile("r", prefix="winalux-bench-rss-") as rss:
         start = time.perf_counter()
         run([GNU_TIME, "-f", "%M", "-o", rss.name, *argv], env=env, timeout=900)
@@ -188,9 +182,6 @@ def measure_floors(repeat: int) -> dict[str, Summary]:
         label: Summary.of([sample(argv) for _ in range(repeat)])
         for label, argv in commands.items()
     }
-
-
-# Report ----------------------------------------------------------------------------------
 
 
 def machine_facts(quadlet: str) -> list[str]:
@@ -255,21 +246,27 @@ def verdicts(results: dict[int, dict[str, Summary]], floor: Summary) -> list[str
             per_small = (results[small][name].median_s - floor.median_s) / small
             per_large = (results[large][name].median_s - floor.median_s) / large
             ratios.append(f"{name} {per_large / per_small:.2f}")
-        lines.append(f"Time per workspace above the import floor, {large} against {small} "
+        memory_small = results[small]["fresh"].median_rss_mb - floor.median_rss_mb
+        memory_large = results[large]["fresh"].median_rss_mb - floor.median_rss_mb
+        # Below about 100 workspaces the growth over the floor is within the noise.
+        if memory_small > 0:
+            ratios.append(f"fresh memory {memory_large * small / (memory_small * large):.2f}")
+        lines.append(f"Cost per workspace above the import floor, {large} against {small} "
                      f"(1.00 = linear): {', '.join(ratios)}.")
     return lines
 
 
-def report(sizes: list[int], repeat: int) -> None:
+def report(sizes: list[int], repeat: int, tmp: str | None) -> None:
     quadlet = run([str(PROJECT / "ci" / "fetch-quadlet.sh")]).stdout.strip()
     floors = measure_floors(repeat)
     results: dict[int, dict[str, Summary]] = {}
-    with tempfile.TemporaryDirectory(prefix="winalux-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix="winalux-bench-", dir=tmp) as folder:
         for count in sizes:
             print(f"measuring {count} workspaces", file=sys.stderr)
             results[count] = measure_size(count, repeat, quadlet, Path(folder))
     import_floor = floors["python -c 'import winalux.cli'"]
     print("\n".join(machine_facts(quadlet)))
+    print(f"- Repositories and output folders under: {tmp or tempfile.gettempdir()}")
     print(f"\nWhole-process wall time and peak RSS, {repeat} runs each:\n")
     print("\n".join(timing_table(results, floors)))
     print("\nCost per workspace (render: above the `import winalux.cli` floor):\n")
@@ -284,17 +281,23 @@ def parse_args() -> argparse.Namespace:
                         help="comma-separated workspace counts (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs per measurement; the table shows median and min (default: 5)")
+    parser.add_argument("--tmp", metavar="DIR",
+                        help="folder for the throw-away repositories and output folders, e.g. a "
+                        "tmpfs to leave the disk out (default: the system's temporary folder)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
+    try:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    except ValueError:
+        sys.exit(f"error: invalid --sizes {args.sizes!r}; write counts such as 10,100,1000")
     if args.repeat < 1 or any(size < 1 for size in sizes):
         sys.exit("error: --sizes and --repeat take positive whole numbers")
     if not os.access(GNU_TIME, os.X_OK):
         sys.exit(f"error: {GNU_TIME} not found; install GNU time (Debian package time)")
-    report(sizes, args.repeat)
+    report(sizes, args.repeat, args.tmp)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build, boot and drive a Debian trixie guest under systemd-nspawn: a real systemd user
-# manager with rootless podman 5 for the end-to-end tests. Run as root; see docs/testing.md.
+# manager with rootless podman 5 for the end-to-end tests. Runs as root. See docs/testing.md.
 set -euo pipefail
 
 CACHE_DIR="${WINALUX_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/winalux}"
@@ -45,18 +45,18 @@ log() {
 }
 
 require_host() {
-  [ "$(id -u)" -eq 0 ] || die "must run as root (systemd-nspawn and debootstrap need it)"
+  [ "$(id -u)" -eq 0 ] || die "must run as root, because systemd-nspawn and debootstrap need it"
   local missing=()
   command -v systemd-nspawn >/dev/null || missing+=(systemd-container)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v nsenter >/dev/null || missing+=(util-linux)
   if [ "${#missing[@]}" -gt 0 ]; then
-    die "missing host tools; install them with: apt-get install ${missing[*]}"
+    die "missing host tools. Install them with: apt-get install ${missing[*]}"
   fi
 }
 
 check_name() {
-  [[ "$1" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "bad machine name '$1' (use a-z, 0-9, -)"
+  [[ "$1" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "invalid machine name '$1': use a-z, 0-9 and -"
 }
 
 # --- create -----------------------------------------------------------------------------
@@ -70,12 +70,13 @@ cmd_create() {
     return
   fi
   local new="$GUEST_DIR/rootfs.new"
+  rm -f "$READY"
   rm -rf "$ROOTFS" "$new"
   log "debootstrap $SUITE into $new"
   local include
   include="$(IFS=,; echo "${PACKAGES[*]}")"
   debootstrap --variant=minbase --include="$include" "$SUITE" "$new" >"$GUEST_DIR/debootstrap.log" 2>&1 ||
-    die "debootstrap failed; see $GUEST_DIR/debootstrap.log"
+    die "debootstrap failed. See $GUEST_DIR/debootstrap.log"
   configure_rootfs "$new"
   make_base_tarball "$new"
   prime_user_store "$new"
@@ -103,7 +104,7 @@ EOF
   write_tun_unit "$root"
   chroot "$root" git config --system --add safe.directory '*'
   echo winalux-guest >"$root/etc/hostname"
-  # The guest never needs the console getty; it only slows the boot down.
+  # Nothing logs in on the guest's console, so it needs no getty.
   chroot "$root" systemctl mask console-getty.service >/dev/null 2>&1
 }
 
@@ -185,15 +186,60 @@ start_guest() {
   local name="$1" root="$2" network="$3" state="$BOOTS/$1"
   mkdir -p "$state"
   echo "$root" >"$state/rootfs.path"
-  local args=(-b -D "$root" --register=no --keep-unit --console=passive "--machine=$name")
+  # read-only forwards the console to the log; with passive nobody drains the console, and
+  # PID 1 blocks on it once the buffer fills (seen at power-off).
+  local args=(-b -D "$root" --register=no --keep-unit --console=read-only "--machine=$name")
   [ -z "$network" ] || args+=("$network")
-  SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 setsid systemd-nspawn "${args[@]}" \
-    </dev/null >"$state/console.log" 2>&1 &
+  (
+    close_extra_fds
+    enter_own_cgroup "$name"
+    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 exec setsid systemd-nspawn "${args[@]}" \
+      </dev/null >"$state/console.log" 2>&1
+  ) &
   echo "$!" >"$state/nspawn.pid"
   local deadline=$((SECONDS + BOOT_TIMEOUT))
   wait_leader "$name" "$deadline"
   wait_until "$deadline" "the system manager of '$name'" system_up "$name"
   wait_until "$deadline" "dev's user manager in '$name'" user_up "$name"
+}
+
+# With --keep-unit nspawn puts the guest under its own cgroup, so guests started from one
+# cgroup would share one tree and each would wait at power-off for the others' processes.
+# Give each its own cgroup in the cgroup2 tree and, on a hybrid host, in name=systemd.
+cgroup_dirs() {
+  local mount
+  for mount in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do
+    if [ -f "$mount/cgroup.procs" ]; then
+      echo "$mount/winalux-guest-$1"
+      [ "$mount" != /sys/fs/cgroup ] || return 0
+    fi
+  done
+}
+
+enter_own_cgroup() {
+  local dir
+  for dir in $(cgroup_dirs "$1"); do
+    mkdir -p "$dir"
+    echo "$BASHPID" >"$dir/cgroup.procs"
+  done
+}
+
+remove_own_cgroup() {
+  local dir
+  for dir in $(cgroup_dirs "$1"); do
+    [ ! -d "$dir" ] || find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+}
+
+# The guest outlives this script: let it hold no pipe or lock of the caller's.
+close_extra_fds() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd="${fd##*/}"
+    if [ "$fd" -gt 2 ]; then
+      eval "exec $fd>&-" 2>/dev/null || true
+    fi
+  done
 }
 
 wait_until() {
@@ -266,6 +312,7 @@ stop_guest() {
       while is_nspawn "$nspawn"; do sleep 0.1; done
     fi
   fi
+  remove_own_cgroup "$name"
   rm -rf "$state"
 }
 
@@ -312,7 +359,8 @@ cmd_copy_in() {
   check_name "$name"
   # shellcheck disable=SC2016 # expanded by the guest's shell
   if [ -d "$src" ]; then
-    tar -C "$src" -cf - . | root_cmd "$name" sh -euc 'mkdir -p "$1"; tar -C "$1" -xf -' sh "$dest"
+    tar -C "$src" -cf - . | root_cmd "$name" sh -euc \
+      'mkdir -p "$1"; tar -C "$1" --no-same-owner --no-overwrite-dir -xf -' sh "$dest"
   elif [ -f "$src" ]; then
     local mode
     mode="$(stat -c %a "$src")"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Functions shared by the CI job scripts; sourced, never run. Moves to the repository root and
+# Functions shared by the CI job scripts, which source this file. Moves to the repository root and
 # puts this checkout's generator first on PYTHONPATH, so a job checks the code it was given.
 # shellcheck disable=SC2034 # variables are used by the scripts that source this file
 set -euo pipefail

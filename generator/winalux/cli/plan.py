@@ -41,9 +41,9 @@ def plan_command(base: str, head: str, repo: Path, host: str | None, output_form
                  with_diff: bool) -> None:
     """Show per host and workspace what merging --head into --base changes.
 
-    Both revisions are read from git and rendered; the output lists the workspaces created,
+    Both revisions are read from git and rendered. The output lists the workspaces created,
     changed (with the fields that changed), removed (their home volume is kept) and
-    unchanged, and the pod services that start, restart and stop.
+    unchanged. It also lists the pod services that start, restart and stop.
     """
     try:
         repository = open_repository(repo)

@@ -190,28 +190,28 @@ def _markdown_row(change: WorkspaceChange) -> str:
         # A removal stops every unit's service; the pod is the one a reviewer looks for.
         pods = [name for name in services.stop if name.endswith("-pod.service")]
         others = len(services.stop) - len(pods)
-        shown = ", ".join(_code(name) for name in pods)
+        listed = ", ".join(_code(name) for name in pods)
         if others:
-            shown += f"{' and ' if pods else ''}{others} unit service{'s' if others != 1 else ''}"
-        cells.append(f"stop {shown}")
+            listed += f"{' and ' if pods else ''}{others} unit service{'s' if others != 1 else ''}"
+        cells.append(f"stop {listed}")
     return f"| {_code(change.name)} | {_cell(describe(change))} | {'<br>'.join(cells)} |"
 
 
 def _markdown_diff(diff: str) -> list[str]:
     if not diff:
         return ["No unit file changes."]
-    shown = diff
+    kept = diff
     note = ""
     if len(diff) > MAX_MARKDOWN_DIFF:
-        shown = diff[:MAX_MARKDOWN_DIFF].rsplit("\n", 1)[0] + "\n"
+        kept = diff[:MAX_MARKDOWN_DIFF].rsplit("\n", 1)[0] + "\n"
         note = "\n\nThe diff is cut short here; the job's plan/ artifact has all of it."
     files = sum(1 for line in diff.splitlines() if line.startswith("+++ "))
-    fence = "`" * max(3, _longest_backtick_run(shown) + 1)
+    fence = "`" * max(3, _longest_backtick_run(kept) + 1)
     return [
         f"<details><summary>Unit diff ({files} file{'s' if files != 1 else ''})</summary>",
         "",
         f"{fence}diff",
-        shown.rstrip("\n"),
+        kept.rstrip("\n"),
         fence + note,
         "",
         "</details>",

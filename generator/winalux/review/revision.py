@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 import git
 
 from winalux.quadlet import Render, RenderError, render
-from winalux.spec import ValidationFailed, load_repository
+from winalux.spec import load_repository
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ def render_revision(repo: git.Repo, revision: str, host: str | None = None) -> R
         try:
             units = render(repository, host)
         except RenderError as err:
-            raise RevisionError(f"{revision} ({commit.hexsha[:12]}) does not render: {err}") from err
+            label = f"{revision} ({commit.hexsha[:12]})"
+            raise RevisionError(f"{label} does not render: {err}") from err
     return RevisionRender(revision=revision, commit=commit.hexsha, render=units)
 
