@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import git
 import pytest
 
-from winalux.host.checkout import CheckoutError, current_commit, redact, update_checkout
+from tests.support import require
+from winalux.host.checkout import (
+    CheckoutError,
+    current_commit,
+    redact,
+    update_checkout,
+    verify_signature,
+)
 
 
 def _git(cwd: Path, *argv: str) -> str:
@@ -18,7 +26,7 @@ def _git(cwd: Path, *argv: str) -> str:
 
 @pytest.fixture
 def remote(tmp_path: Path) -> Path:
-    """A bare repository whose main branch holds one workspace file."""
+    """An empty bare repository whose initial branch is main."""
     bare = tmp_path / "remote.git"
     _git(tmp_path, "init", "--bare", "--initial-branch=main", str(bare))
     return bare
@@ -159,3 +167,64 @@ def test_redact_drops_credentials() -> None:
         "https://git.example.org/team/ws.git"
     )
     assert redact("/srv/git/ws.git") == "/srv/git/ws.git"
+
+
+def _signing_key(tmp_path: Path, name: str) -> tuple[Path, str]:
+    key = tmp_path / f"{name}_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)],
+                   check=True)
+    return key, (tmp_path / f"{name}_ed25519.pub").read_text().strip()
+
+
+@pytest.fixture
+def signed_author(tmp_path: Path, author: Path) -> tuple[Path, Path]:
+    """The author clone signing with an SSH key, and an allowed-signers file naming it."""
+    require(shutil.which("ssh-keygen"), "ssh-keygen is not installed (openssh-client)")
+    key, public = _signing_key(tmp_path, "platform")
+    _git(author, "config", "gpg.format", "ssh")
+    _git(author, "config", "user.signingkey", str(key))
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"platform@example.org {public}\n")
+    return author, allowed
+
+
+def test_signed_head_verifies(tmp_path: Path, remote: Path,
+                              signed_author: tuple[Path, Path]) -> None:
+    author, allowed = signed_author
+    _git(author, "commit", "-q", "-S", "--allow-empty", "-m", "Signed change")
+    _git(author, "push", "-q", "origin", "main")
+    checkout = tmp_path / "checkout"
+    commit = update_checkout(str(remote), "main", checkout)
+    verify_signature(checkout, commit, allowed)
+
+
+def test_unsigned_head_is_rejected(tmp_path: Path, remote: Path,
+                                   signed_author: tuple[Path, Path]) -> None:
+    author, allowed = signed_author
+    _git(author, "commit", "-q", "--no-gpg-sign", "--allow-empty", "-m", "Unsigned change")
+    _git(author, "push", "-q", "origin", "main")
+    checkout = tmp_path / "checkout"
+    commit = update_checkout(str(remote), "main", checkout)
+    with pytest.raises(CheckoutError, match="is not signed by a key in"):
+        verify_signature(checkout, commit, allowed)
+
+
+def test_head_signed_by_other_key_is_rejected(tmp_path: Path, remote: Path,
+                                              signed_author: tuple[Path, Path]) -> None:
+    author, allowed = signed_author
+    other, _ = _signing_key(tmp_path, "intruder")
+    _git(author, "-c", f"user.signingkey={other}", "commit", "-q", "-S", "--allow-empty",
+         "-m", "Signed by someone else")
+    _git(author, "push", "-q", "origin", "main")
+    checkout = tmp_path / "checkout"
+    commit = update_checkout(str(remote), "main", checkout)
+    with pytest.raises(CheckoutError, match="is not signed by a key in"):
+        verify_signature(checkout, commit, allowed)
+
+
+def test_credentials_never_in_errors(tmp_path: Path) -> None:
+    url = "http://deploy:s3cret-token@127.0.0.1:9/workspaces.git"
+    with pytest.raises(CheckoutError) as caught:
+        update_checkout(url, "main", tmp_path / "checkout")
+    assert "s3cret-token" not in str(caught.value)
+    assert "127.0.0.1:9/workspaces.git" in str(caught.value)

@@ -14,7 +14,9 @@ from winalux.quadlet.dryrun import find_quadlet
 def quadlet() -> Path:
     """Return the quadlet binary fetched by ci/fetch-quadlet.sh, or skip without one."""
     binary = find_quadlet()
-    require(binary is not None and binary.exists(),
-            "podman's quadlet binary not found: run ci/fetch-quadlet.sh")
+    require(
+        binary is not None and binary.exists(),
+        "podman's quadlet binary not found: run ci/fetch-quadlet.sh",
+    )
     assert binary is not None
     return binary

@@ -21,6 +21,7 @@ from winalux.host.systemctl import ServiceState, Systemctl
 from winalux.plan import CHANGE, CREATE, SAME, Plan, compare
 from winalux.quadlet.dryrun import QuadletError, dry_run
 from winalux.quadlet.render import Render
+from winalux.run import CommandError
 from winalux.spec.names import WorkspaceNames, service_of
 
 logger = logging.getLogger(__name__)
@@ -37,13 +38,14 @@ class Transition:
     expect_active: tuple[str, ...]
     owners: dict[str, str]
 
-    @property
-    def acts(self) -> bool:
-        return bool(self.stop or self.start or self.restart)
 
+def transition(plan: Plan, target: Render, drifted: Iterable[str] = (),
+               stale: Iterable[str] = ()) -> Transition:
+    """Return the work of plan, also restarting the unchanged workspaces in drifted.
 
-def transition(plan: Plan, target: Render, drifted: Iterable[str] = ()) -> Transition:
-    """Return the work of plan, restarting also the unchanged workspaces in drifted."""
+    Stale files are unit files in the live folder that neither side of the plan has, for
+    example after the state file was lost. Their services are stopped too.
+    """
     same = {change.name for change in plan.by_action(SAME)}
     redo = sorted(same & set(drifted))
     touched = {change.name for change in plan.changes if change.action in {CREATE, CHANGE}}
@@ -51,7 +53,7 @@ def transition(plan: Plan, target: Render, drifted: Iterable[str] = ()) -> Trans
     expect = [service_of(file) for name in sorted(touched) for file in target.workspaces[name]]
     return Transition(
         files=dict(target.files),
-        stop=plan.stop,
+        stop=(*plan.stop, *(service_of(file) for file in stale if file not in target.files)),
         start=plan.start,
         restart=(*plan.restart, *(WorkspaceNames(name).pod_service for name in redo)),
         expect_active=tuple(expect),
@@ -61,29 +63,45 @@ def transition(plan: Plan, target: Render, drifted: Iterable[str] = ()) -> Trans
 
 @dataclass
 class ApplyFailed(Exception):
-    """The new units did not come up, or could not be checked; the old units are back."""
+    """Failure of the new units to pass the Quadlet check or to come up.
+
+    When rolled_back is set, the old units are in place and running again.
+    """
 
     message: str
     journal: dict[str, list[str]] = field(default_factory=dict)
     rolled_back: bool = False
+    workspaces: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.message
 
 
-def apply(old: Render, new: Render, plan: Plan, drifted: Iterable[str], paths: HostPaths,
+def apply(old: Render, new: Render, plan: Plan, drift: dict[str, str], paths: HostPaths,
           systemctl: Systemctl, quadlet: Path | None, timeout: float) -> None:
-    """Move the host from the old units to the new; raise ApplyFailed, after rollback, if not."""
-    forward = transition(plan, new, drifted)
+    """Move the host from the old units to the new; raise ApplyFailed, after rollback, if not.
+
+    drift maps unit files of the live folder that differ from the last sync to how.
+    """
+    drifted = sorted({units.workspace_of(name) for name in drift})
+    stale = [name for name in drift if name not in old.files]
+    forward = transition(plan, new, drifted, stale)
     _stage(forward.files, paths, quadlet)
-    waiting = _run(forward, paths, systemctl, timeout)
+    restarted = [change.name for change in plan.by_action(CHANGE)] + drifted
+    try:
+        waiting = _run(forward, paths, systemctl, timeout)
+    except CommandError as err:
+        logger.error("apply failed: %s", err)
+        rollback(old, new, restarted, paths, systemctl, timeout)
+        raise ApplyFailed(f"{err}; restored the last good units", rolled_back=True) from err
     if not waiting:
         return
     journal = _journal(systemctl, waiting.values())
     logger.error("new units failed: %s", "; ".join(s.describe() for s in waiting.values()))
-    restarted = [change.name for change in plan.by_action(CHANGE)] + list(drifted)
     rollback(old, new, restarted, paths, systemctl, timeout)
-    raise ApplyFailed(_failure_message(waiting.values(), forward.owners), journal, rolled_back=True)
+    failing = tuple(sorted({forward.owners.get(name, name) for name in waiting}))
+    message = _failure_message(waiting.values(), forward.owners)
+    raise ApplyFailed(message, journal, rolled_back=True, workspaces=failing)
 
 
 def rollback(old: Render, new: Render, restarted: Iterable[str], paths: HostPaths,
@@ -105,6 +123,7 @@ def _run(step: Transition, paths: HostPaths, systemctl: Systemctl,
     systemctl.stop(list(step.stop))
     units.swap(paths.staging, paths.units)
     systemctl.daemon_reload()
+    systemctl.reset_failed(sorted({*step.start, *step.restart, *step.expect_active}))
     systemctl.start(list(step.start))
     systemctl.restart(list(step.restart))
     return systemctl.wait_active(list(step.expect_active), timeout)

@@ -91,7 +91,7 @@ def _init(folder: Path) -> git.Repo:
     """Create an empty repository under a temporary name and rename it into place.
 
     A sync killed before the rename leaves only a hidden temporary folder, never a checkout
-    that looks usable; the first fetch and reset then fill the work tree.
+    that looks usable. The first fetch and reset then fill the work tree.
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=".checkout-", dir=folder.parent))

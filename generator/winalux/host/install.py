@@ -17,10 +17,14 @@ from pathlib import Path
 
 import jinja2
 
+from winalux.host import tokens, units
 from winalux.host.checkout import redact
 from winalux.host.paths import HostPaths
+from winalux.host.podman import Podman
 from winalux.host.systemctl import Systemctl
+from winalux.host.telemetry import collector_exec_start, telemetry_root
 from winalux.quadlet.quote import word
+from winalux.spec.names import service_of
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +39,12 @@ _SPAN = re.compile(r"(\d+)\s*([a-z]*)")
 
 
 class InstallError(Exception):
-    """The agent's units could not be installed or removed; the message says why."""
+    """The agent's units could not be installed or removed."""
 
 
 @dataclass(frozen=True)
 class InstallOptions:
-    """What `winalux host install` puts into the agent's service."""
+    """Settings that `winalux host install` writes for the agent's service."""
 
     repository: str
     branch: str = "main"
@@ -109,6 +113,25 @@ def uninstall(paths: HostPaths, systemctl: Systemctl) -> list[Path]:
     return removed
 
 
+def remove_workspaces(paths: HostPaths, systemctl: Systemctl, podman: Podman) -> list[str]:
+    """Stop every workspace the agent applied and remove its units and token.
+
+    The volumes stay, as after a removal by sync. The state and the copy of the applied
+    units go too, so that a later install starts afresh. Return the workspaces stopped.
+    """
+    files = units.read_folder(paths.units)
+    workspaces = sorted({units.workspace_of(name) for name in files})
+    systemctl.stop([service_of(name) for name in sorted(files)])
+    for name in files:
+        (paths.units / name).unlink()
+    systemctl.daemon_reload()
+    for workspace in workspaces:
+        tokens.remove_token(podman, workspace)
+    shutil.rmtree(paths.applied, ignore_errors=True)
+    paths.state_file.unlink(missing_ok=True)
+    return workspaces
+
+
 def environment_text(options: InstallOptions) -> str:
     values = {
         "WINALUX_REPO": options.repository,
@@ -157,10 +180,18 @@ def _render_collector(options: InstallOptions) -> str | None:
     if not template.is_file():
         logger.info("no %s in this winalux; the collector is not installed", COLLECTOR_TEMPLATE)
         return None
-    # NOTE: the collector's template is written with the images; it receives the same
-    # values as the agent's service and reads what it needs.
-    values = {"executable": word(_executable(options)), "python": word(sys.executable)}
-    return _environment().get_template(COLLECTOR_TEMPLATE).render(values)
+    # The collector runs under this installation's Python, through the command line its
+    # own package builds, and loads neither click nor the generator.
+    values = {
+        "exec_start": collector_exec_start(sys.executable),
+        "python": word(sys.executable),
+        "executable": word(_executable(options)),
+        "telemetry_root": word(str(telemetry_root())),
+    }
+    try:
+        return _environment().get_template(COLLECTOR_TEMPLATE).render(values)
+    except jinja2.TemplateError as err:
+        raise InstallError(f"templates/host/{COLLECTOR_TEMPLATE}: {err}") from err
 
 
 def _environment() -> jinja2.Environment:

@@ -1,4 +1,4 @@
-"""Where the agent keeps its units, checkout, state and lock on a host.
+"""Locations of the agent's units, checkout, state and lock on a host.
 
 Everything follows the XDG base directories of the user the agent runs as, so one user's
 agent never reads or writes another user's files.

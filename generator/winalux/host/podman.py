@@ -40,7 +40,7 @@ class Podman:
         try:
             result = run((*argv, name), timeout=self.timeout)
         except CommandError as err:
-            # The error carries podman's output, which holds the value on some failures.
+            # The error carries podman's output, which contains the value on some failures.
             raise CommandError(err.argv, err.returncode, "", err.stderr, err.reason) from None
         return result.stdout.rstrip("\n")
 

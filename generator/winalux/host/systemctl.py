@@ -23,17 +23,20 @@ class ServiceState:
     load_state: str
     active_state: str
     sub_state: str
+    # Id of a queued start, stop or restart job; a unit with one has not settled yet.
+    job: str = ""
 
     @property
     def active(self) -> bool:
-        return self.active_state == "active"
+        return self.active_state == "active" and not self.job
 
     @property
     def failed(self) -> bool:
         return self.active_state == "failed" or self.load_state in {"not-found", "error"}
 
     def describe(self) -> str:
-        return f"{self.name} is {self.active_state} ({self.sub_state}, {self.load_state})"
+        pending = f", job {self.job} pending" if self.job else ""
+        return f"{self.name} is {self.active_state} ({self.sub_state}, {self.load_state}{pending})"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,15 @@ class Systemctl:
             logger.info("systemctl --user stop %s", " ".join(services))
             self._call("stop", *services, check=False)
 
+    def reset_failed(self, services: Sequence[str]) -> None:
+        """Clear the failed state and the start rate counter of services.
+
+        A rollback, or syncs in quick succession, can exceed systemd's default start limit
+        (StartLimitBurst=5 in StartLimitIntervalSec=10s), after which systemd rejects a start.
+        """
+        if services:
+            self._call("reset-failed", *services, check=False)
+
     def enable_now(self, units: Sequence[str]) -> None:
         self._call("enable", "--now", *units)
 
@@ -70,7 +82,8 @@ class Systemctl:
         names = list(services)
         if not names:
             return {}
-        result = self._call("show", "--property=Id,LoadState,ActiveState,SubState", "--", *names)
+        properties = "--property=Id,LoadState,ActiveState,SubState,Job"
+        result = self._call("show", properties, "--", *names)
         return _parse_show(names, result.stdout)
 
     def wait_active(self, services: Sequence[str], timeout: float) -> dict[str, ServiceState]:
@@ -91,8 +104,8 @@ class Systemctl:
 
     def journal(self, service: str, lines: int = JOURNAL_LINES) -> list[str]:
         """Return the last lines the service logged, empty when the journal cannot be read."""
-        argv = (self.journalctl, "--user", "--unit", service, "--lines", str(lines))
-        argv += ("--no-pager", "--output", "short-iso")
+        argv = (self.journalctl, "--user", "--unit", service, "--lines", str(lines),
+                "--no-pager", "--output", "short-iso")
         result = run(argv, check=False, timeout=30)
         return [line for line in result.stdout.splitlines() if not line.startswith("-- ")]
 
@@ -116,5 +129,6 @@ def _parse_show(names: list[str], text: str) -> dict[str, ServiceState]:
             load_state=fields.get("LoadState", ""),
             active_state=fields.get("ActiveState", ""),
             sub_state=fields.get("SubState", ""),
+            job=fields.get("Job", ""),
         )
     return states

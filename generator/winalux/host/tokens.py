@@ -47,6 +47,7 @@ def rotate_token(podman: Podman, systemctl: Systemctl, workspace: str, timeout: 
     names = WorkspaceNames(workspace)
     podman.create_secret(names.secret, new_token(), replace=True)
     logger.info("token rotated workspace=%s secret=%s", workspace, names.secret)
+    systemctl.reset_failed([names.pod_service, names.container_service])
     systemctl.restart([names.pod_service])
     waiting = systemctl.wait_active([names.pod_service, names.container_service], timeout)
     if waiting:

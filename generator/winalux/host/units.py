@@ -1,7 +1,7 @@
 """The unit folders of the agent: staging, the swap into place, and drift detection.
 
 The agent writes a complete new folder (staging), checks it, then exchanges it with the live
-folder in one renameat2(RENAME_EXCHANGE) call, so systemd never sees a mix of old and new
+folder in one renameat2(RENAME_EXCHANGE) call, so systemd never reads a mix of old and new
 files. Where the kernel or file system cannot exchange, it falls back to replacing files one
 by one, each atomically.
 """
