@@ -105,6 +105,8 @@ def run(
         )
     except FileNotFoundError as err:
         raise CommandError(shown, None, "", "", reason="not found: is it installed?") from err
+    except OSError as err:
+        raise CommandError(shown, None, "", "", reason=f"cannot be run: {err.strerror}") from err
     except subprocess.TimeoutExpired as err:
         raise CommandError(
             shown,

@@ -155,3 +155,65 @@ def test_help_states_exit_statuses() -> None:
     assert "Exit status: 0 no differences, 1 differences, 2 trouble" in runner.invoke(
         cli, ["diff", "--help"]
     ).output.replace("\n  ", " ")
+
+
+def test_render_check_rejection_writes_nothing(
+    repo: Path, tmp_path: Path, quadlet_binary: Path
+) -> None:
+    out = tmp_path / "units"
+    assert invoke("render", "--repo", str(repo), "--out", str(out)).returncode == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    template = repo / "templates" / "quadlet" / "workspace.container.j2"
+    template.write_text(
+        template.read_text().replace("StopTimeout=15", "StopTimeout=15\nPrivileged=true")
+    )
+    result = invoke("render", "--repo", str(repo), "--out", str(out), "--check")
+    assert result.returncode == 1
+    assert "unsupported key 'Privileged'" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    "expression", ['{{ workspace.ssh_port + "s" }}', "{{ 1 / 0 }}", "{{ workspace.nothing }}"]
+)
+def test_template_runtime_error_is_clean(repo: Path, tmp_path: Path, expression: str) -> None:
+    template = repo / "templates" / "quadlet" / "pod.j2"
+    template.write_text(template.read_text() + expression + "\n")
+    result = invoke("render", "--repo", str(repo), "--out", str(tmp_path / "units"))
+    assert result.returncode == 1
+    assert "templates/quadlet/pod.j2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_template_not_utf8_is_clean(repo: Path, tmp_path: Path) -> None:
+    template = repo / "templates" / "quadlet" / "pod.j2"
+    template.write_bytes(template.read_bytes() + b"\xff\xfe\n")
+    result = invoke("validate", "--repo", str(repo))
+    assert result.returncode == 1
+    assert "templates/quadlet/pod.j2: not UTF-8 text" in result.stderr
+
+
+def test_render_unwritable_out_is_clean(repo: Path) -> None:
+    result = invoke("render", "--repo", str(repo), "--out", "/proc/winalux-nope")
+    assert result.returncode == 1
+    assert "cannot write into /proc/winalux-nope" in result.stderr
+
+
+def test_quadlet_not_executable_is_clean(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_a_program = tmp_path / "quadlet"
+    not_a_program.write_text("data\n")
+    monkeypatch.setenv("WINALUX_QUADLET", str(not_a_program))
+    result = invoke("render", "--repo", str(repo), "--out", str(tmp_path / "units"), "--check")
+    assert result.returncode == 1
+    assert "cannot be run" in result.stderr
+
+
+def test_render_unknown_host_warns(repo: Path, tmp_path: Path) -> None:
+    result = invoke(
+        "render", "--repo", str(repo), "--out", str(tmp_path / "u"), "--host", "devbox-l"
+    )
+    assert result.returncode == 0
+    assert "warning: no workspace has host devbox-l (hosts in use: devbox-1)" in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -49,8 +50,13 @@ def test_doctor_passes_in_guest(agent: Agent) -> None:
 
 
 def test_sync_starts_new_pods(agent: Agent) -> None:
-    agent.repo.set_workspaces({"ann": workspace_yaml("ann", GUEST_HOST, 2300),
-                               "ben": workspace_yaml("ben", GUEST_HOST, 2310)}, "Add ann, ben")
+    agent.repo.set_workspaces(
+        {
+            "ann": workspace_yaml("ann", GUEST_HOST, 2300),
+            "ben": workspace_yaml("ben", GUEST_HOST, 2310),
+        },
+        "Add ann, ben",
+    )
     result = agent.sync()
     assert result.returncode == 0, result.stderr
     assert "create  ann: start winalux-ann-pod.service" in result.stdout
@@ -93,6 +99,34 @@ def test_change_restarts_only_changed_pod(agent: Agent) -> None:
     assert agent.is_active("winalux-ben-pod.service") == "active"
     env = agent.shell("winalux-ben.workspace", "echo $WINALUX_DISK_LIMIT_GB")
     assert env.strip() == "20"
+
+
+def test_killed_container_comes_back(agent: Agent) -> None:
+    """A crash (here SIGKILL, as the OOM killer sends) must not leave the workspace down."""
+    before = _pods(agent, "ann")["ann"]
+    agent.user("podman", "kill", "--signal", "KILL", "winalux-ann.workspace")
+    deadline = time.monotonic() + 60
+    after = ""
+    while time.monotonic() < deadline:
+        after = _current_id(agent, "winalux-ann.workspace")
+        if (
+            after
+            and after != before
+            and agent.is_active("winalux-ann.workspace.service") == "active"
+        ):
+            break
+        time.sleep(1)
+    assert after
+    assert after != before
+    assert agent.is_active("winalux-ann.workspace.service") == "active"
+    assert agent.is_active("winalux-ann-pod.service") == "active"
+
+
+def _current_id(agent: Agent, container: str) -> str:
+    result = agent.user(
+        "podman", "ps", "--filter", f"name=^{container}$", "--format", "{{.ID}}", check=False
+    )
+    return result.stdout.strip()
 
 
 def test_token_reaches_container(agent: Agent) -> None:
@@ -138,8 +172,16 @@ def test_removal_keeps_home_volume(agent: Agent) -> None:
     assert not agent.exists("secret", "winalux-cid.token")
     assert not (agent.unit_dir() / "winalux-cid.pod").exists()
     assert agent.exists("volume", "winalux-cid.home")
-    data = agent.user("podman", "run", "--rm", "-v", "winalux-cid.home:/data",
-                      "localhost/winalux-test-base:1", "cat", "/data/notes.txt").stdout
+    data = agent.user(
+        "podman",
+        "run",
+        "--rm",
+        "-v",
+        "winalux-cid.home:/data",
+        "localhost/winalux-test-base:1",
+        "cat",
+        "/data/notes.txt",
+    ).stdout
     assert data == "kept-data\n"
 
 
@@ -185,8 +227,10 @@ def test_unreachable_remote_leaves_pods(agent: Agent) -> None:
 def test_failing_units_roll_back(agent: Agent) -> None:
     before = _pods(agent, "ann", "ben")
     agent.repo.set_workspaces(
-        {"ben": workspace_yaml("ben", GUEST_HOST, 2310, image="localhost/not-there:1"),
-         "dot": workspace_yaml("dot", GUEST_HOST, 2330)},
+        {
+            "ben": workspace_yaml("ben", GUEST_HOST, 2310, image="localhost/not-there:1"),
+            "dot": workspace_yaml("dot", GUEST_HOST, 2330),
+        },
         "Move ben to a missing image and add dot",
     )
     result = agent.sync()
@@ -208,8 +252,9 @@ def test_failing_units_roll_back(agent: Agent) -> None:
     assert "failed to apply before" in again.stderr
     assert _pods(agent, "ann")["ann"] == before["ann"]
 
-    agent.repo.set_workspaces({"ben": workspace_yaml("ben", GUEST_HOST, 2310,
-                                                     extra="disk_limit_gb: 20\n")}, "Fix ben")
+    agent.repo.set_workspaces(
+        {"ben": workspace_yaml("ben", GUEST_HOST, 2310, extra="disk_limit_gb: 20\n")}, "Fix ben"
+    )
     fixed = agent.sync()
     assert fixed.returncode == 0, fixed.stderr
     assert agent.is_active("winalux-dot-pod.service") == "active"
@@ -233,21 +278,35 @@ def test_hand_edit_is_put_back(agent: Agent) -> None:
 def test_killed_sync_converges(agent: Agent, delay: str) -> None:
     limit = {"0.3": "21", "0.8": "22", "1.5": "23"}[delay]
     agent.repo.set_workspaces(
-        {"ann": workspace_yaml("ann", GUEST_HOST, 2300, extra=f"disk_limit_gb: {limit}\n"),
-         f"kill{limit}": workspace_yaml(f"kill{limit}", GUEST_HOST, 2400 + int(limit) * 10)},
+        {
+            "ann": workspace_yaml("ann", GUEST_HOST, 2300, extra=f"disk_limit_gb: {limit}\n"),
+            f"kill{limit}": workspace_yaml(f"kill{limit}", GUEST_HOST, 2400 + int(limit) * 10),
+        },
         f"Change ann and add kill{limit}",
     )
-    killed = agent.guest.run("timeout", "--signal=KILL", delay, "/opt/winalux/bin/winalux",
-                             "sync", "--repo", agent.remote_in_guest, "--host", GUEST_HOST,
-                             check=False)
+    killed = agent.guest.run(
+        "timeout",
+        "--signal=KILL",
+        delay,
+        "/opt/winalux/bin/winalux",
+        "sync",
+        "--repo",
+        agent.remote_in_guest,
+        "--host",
+        GUEST_HOST,
+        check=False,
+    )
     assert killed.returncode in (0, 137), killed.stderr
     leftovers = [p.name for p in agent.unit_dir().iterdir() if p.name.startswith(".")]
     assert leftovers == []
 
     result = agent.sync()
     assert result.returncode == 0, result.stderr
-    for service in ("winalux-ann-pod.service", f"winalux-kill{limit}-pod.service",
-                    "winalux-ben-pod.service"):
+    for service in (
+        "winalux-ann-pod.service",
+        f"winalux-kill{limit}-pod.service",
+        "winalux-ben-pod.service",
+    ):
         assert agent.is_active(service) == "active"
     env = agent.shell("winalux-ann.workspace", "echo $WINALUX_DISK_LIMIT_GB")
     assert env.strip() == limit
@@ -256,10 +315,20 @@ def test_killed_sync_converges(agent: Agent, delay: str) -> None:
 
 def test_concurrent_syncs_are_safe(agent: Agent) -> None:
     agent.repo.set_workspaces({"eve": workspace_yaml("eve", GUEST_HOST, 2340)}, "Add eve")
-    argv = ["/opt/winalux/bin/winalux", "sync", "--repo", agent.remote_in_guest,
-            "--host", GUEST_HOST]
-    first = subprocess.Popen([str(GUEST_SH), "user", agent.guest.name, "--", *argv],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = [
+        "/opt/winalux/bin/winalux",
+        "sync",
+        "--repo",
+        agent.remote_in_guest,
+        "--host",
+        GUEST_HOST,
+    ]
+    first = subprocess.Popen(
+        [str(GUEST_SH), "user", agent.guest.name, "--", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     second = agent.guest.run(*argv, check=False)
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
@@ -273,9 +342,17 @@ def test_busy_lock_reports_holder(agent: Agent) -> None:
     marker = agent.guest.rootfs / "home/dev/lock-held"
     marker.unlink(missing_ok=True)
     holder = subprocess.Popen(
-        [str(GUEST_SH), "user", agent.guest.name, "--", "flock",
-         "/home/dev/.local/state/winalux/sync.lock", "sh", "-c",
-         "touch /home/dev/lock-held; sleep 10"],
+        [
+            str(GUEST_SH),
+            "user",
+            agent.guest.name,
+            "--",
+            "flock",
+            "/home/dev/.local/state/winalux/sync.lock",
+            "sh",
+            "-c",
+            "touch /home/dev/lock-held; sleep 10",
+        ],
     )
     try:
         for _ in range(300):

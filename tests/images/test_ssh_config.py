@@ -6,25 +6,27 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tests.support import require
+from tests.support.repo import make_repository, workspace_text
 from winalux.cli import cli
 
 
-def write_workspace(repo: Path, name: str, body: str) -> None:
-    (repo / "workspaces").mkdir(parents=True, exist_ok=True)
-    (repo / "workspaces" / f"{name}.yml").write_text(body)
+def repository(tmp_path: Path, **fields: object) -> Path:
+    root = make_repository(tmp_path / "repo")
+    (root / "workspaces" / "alice.yml").write_text(workspace_text("alice", **fields))
+    return root
 
 
-def run_ssh_config(*args: str) -> object:
+def run_ssh_config(*args: str) -> Result:
     return CliRunner().invoke(cli, ["ssh-config", *args], catch_exceptions=False)
 
 
 def test_block_read_by_ssh(tmp_path: Path) -> None:
     require(shutil.which("ssh"), "ssh client not installed")
-    write_workspace(tmp_path, "alice", "name: alice\nprofile: web\nssh_port: 12222\n")
-    result = run_ssh_config("alice", "--hostname", "dev.example.com", "--repo", str(tmp_path))
+    root = repository(tmp_path, ssh_port=12222)
+    result = run_ssh_config("alice", "--hostname", "dev.example.com", "--repo", str(root))
     assert result.exit_code == 0, result.output
     config = tmp_path / "ssh_config"
     config.write_text(result.output.replace("LC_WINALUX_TOKEN=", "LC_WINALUX_TOKEN=abc"))
@@ -37,28 +39,24 @@ def test_block_read_by_ssh(tmp_path: Path) -> None:
 
 
 def test_token_left_empty(tmp_path: Path) -> None:
-    write_workspace(tmp_path, "alice", "ssh_port: 12222\n")
-    result = run_ssh_config("alice", "--hostname", "h", "--repo", str(tmp_path))
+    result = run_ssh_config("alice", "--hostname", "h", "--repo", str(repository(tmp_path)))
     assert "    SetEnv LC_WINALUX_TOKEN=\n" in result.output
 
 
 def test_missing_workspace(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["ssh-config", "bob", "--hostname", "h", "--repo",
-                                      str(tmp_path)])
+    result = run_ssh_config("bob", "--hostname", "h", "--repo", str(repository(tmp_path)))
     assert result.exit_code == 1
-    assert "no workspace file" in result.output
+    assert "no workspace named bob" in result.output
 
 
-def test_invalid_port(tmp_path: Path) -> None:
-    write_workspace(tmp_path, "alice", "ssh_port: '22; rm'\n")
-    result = CliRunner().invoke(cli, ["ssh-config", "alice", "--hostname", "h", "--repo",
-                                      str(tmp_path)])
+def test_invalid_repository_rejected(tmp_path: Path) -> None:
+    root = repository(tmp_path, ssh_port="'22; rm'")
+    result = run_ssh_config("alice", "--hostname", "h", "--repo", str(root))
     assert result.exit_code == 1
-    assert "ssh_port" in result.output
+    assert "workspaces/alice.yml:4:11: ssh_port: '22; rm'" in result.output
 
 
 def test_hostname_with_space_rejected(tmp_path: Path) -> None:
-    write_workspace(tmp_path, "alice", "ssh_port: 12222\n")
-    result = CliRunner().invoke(cli, ["ssh-config", "alice", "--hostname", "a b", "--repo",
-                                      str(tmp_path)])
+    result = run_ssh_config("alice", "--hostname", "a b", "--repo", str(repository(tmp_path)))
     assert result.exit_code == 1
+    assert "without spaces" in result.output

@@ -124,3 +124,13 @@ def test_parse_services_splits_blocks() -> None:
     output = "---a.service---\n[Unit]\nX=1\n\n---b-pod.service---\n[Service]\nY=2\n"
     services = parse_services(output)
     assert services == {"a.service": "[Unit]\nX=1\n", "b-pod.service": "[Service]\nY=2\n"}
+
+
+def test_extra_port_address_reaches_publish(tmp_path: Path, quadlet: Path) -> None:
+    root = make_repository(tmp_path / "repo", [EXAMPLES / "valid" / "full-web.yml"])
+    services = _services(root, tmp_path / "out", quadlet)
+    pod_create = _exec_start(services["winalux-full-web-pod.service"], "ExecStartPre=")
+    published = [pod_create[i + 1] for i, arg in enumerate(pod_create) if arg == "--publish"]
+    assert "127.0.0.1:7001:7001" in published
+    assert "5353:53/udp" in published
+    assert "--exit-policy=continue" in pod_create

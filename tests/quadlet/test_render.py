@@ -175,6 +175,24 @@ def _broken(units: Render, name: str, old: str, new: str) -> Render:
             "# hand-written ",
             "the first line is not the winalux header",
         ),
+        (
+            "winalux-bob.workspace.container",
+            "Label=",
+            "  Secret = other-secret\nLabel=",
+            "Secret=other-secret is not the workspace's own token secret",
+        ),
+        (
+            "winalux-bob.workspace.container",
+            "Label=",
+            "Volume = foo:/home/developer\nLabel=",
+            "mounts /home/developer, already used by",
+        ),
+        (
+            "winalux-bob.pod",
+            "PublishPort=2224:2222",
+            "PublishPort = 22-22",
+            "PublishPort=22-22 is not host:container",
+        ),
     ],
 )
 def test_self_check_rejects(file: str, old: str, new: str, message: str) -> None:

@@ -34,9 +34,20 @@ def test_catalogue_sidecars_load(tmp_path: Path) -> None:
             "cache.image: 'x.io/a:latest': image tag latest",
         ),
         ("cache:\n  image: x.io/a\n  ports: [1]\n", "cache.image: 'x.io/a': image has no tag"),
-        ("my-cache:\n  image: x.io/a:1\n  ports: [1]\n", "does not match"),
-        ("cache:\n  image: x.io/a:1\n", "'ports' is a required property"),
-        ("cache:\n  image: x.io/a:1\n  ports: [1]\n  volume: /x\n", "Additional properties"),
+        ("cache:\n  image: redis:7\n  ports: [1]\n", "cache.image: 'redis:7': invalid format"),
+        ("my-cache:\n  image: x.io/a:1\n  ports: [1]\n", "my-cache: invalid sidecar name"),
+        ("c" * 33 + ":\n  image: x.io/a:1\n  ports: [1]\n", "invalid sidecar name"),
+        ("cache:\n  image: x.io/a:1\n", "cache: required key ports is missing"),
+        ("cache:\n  image: x.io/a:1\n  ports: [1]\n  volume: /x\n", "cache: unknown key"),
+        (
+            "cache:\n  image: x.io/a:1\n  ports: [1]\n  data: /d%h$X\n",
+            "cache.data: '/d%h$X': invalid format",
+        ),
+        (
+            'cache:\n  image: x.io/a:1\n  ports: [1]\n  environment: {A: "x\\ny"}\n',
+            "cache.environment: a value contains a line break",
+        ),
+        ("cache: [1]\n", "cache: must be of type object"),
     ],
 )
 def test_catalogue_errors_name_entry(tmp_path: Path, entry: str, message: str) -> None:
@@ -110,3 +121,20 @@ def test_settings_file(tmp_path: Path, text: str, expected: str | None) -> None:
         assert load_repository(root).min_version == "0.2.0"
     else:
         assert expected in _report(root)
+
+
+def test_broken_entry_keeps_others(tmp_path: Path) -> None:
+    root = make_repository(tmp_path)
+    catalogue = root / "templates" / "sidecars.yml"
+    catalogue.write_text(catalogue.read_text() + "broken:\n  image: redis:7\n  ports: [1]\n")
+    (root / "workspaces" / "alpha.yml").write_text(workspace_text("alpha", sidecars="[redis]"))
+    report = _report(root)
+    assert "templates/sidecars.yml:" in report
+    assert "unknown sidecar" not in report
+
+
+def test_schema_and_catalogue_share_image_pattern() -> None:
+    from winalux.spec.catalogue import IMAGE_PATTERN
+    from winalux.spec.schema import workspace_schema
+
+    assert workspace_schema()["properties"]["image"]["pattern"] == IMAGE_PATTERN

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -77,22 +78,35 @@ def render_command(repo: Path, host: str | None, out: Path, check: bool) -> None
     """Render the workspaces into Quadlet units in the --out folder.
 
     Only changed files are rewritten. Each file's status (create, update, same, remove) is
-    printed on stdout.
+    printed on stdout. With --check, quadlet checks the units in a temporary folder first,
+    so that rejected units never reach --out.
     """
     repository = load_or_fail(repo)
     units = render_or_fail(repository, host)
+    if host is not None and not units.workspaces:
+        hosts = ", ".join(sorted({ws.host for ws in repository.workspaces.values()})) or "none"
+        click.echo(f"warning: no workspace has host {host} (hosts in use: {hosts})", err=True)
+    if check:
+        services = quadlet_check(units)
+        click.echo(f"quadlet accepted {len(units.files)} units ({services} services)", err=True)
     try:
         statuses = write_units(units, out)
     except WriteConflict as err:
         raise UserError(str(err)) from err
+    except OSError as err:
+        raise UserError(f"cannot write into {out}: {err.strerror}") from err
     for name, status in statuses.items():
         click.echo(f"{status:<7} {out / name}")
-    if check:
+
+
+def quadlet_check(units: Render) -> int:
+    """Run podman's quadlet generator on the units in a scratch folder; return the services."""
+    with tempfile.TemporaryDirectory(prefix="winalux-check-") as scratch:
+        write_units(units, Path(scratch))
         try:
-            services = dry_run(out)
+            return len(dry_run(Path(scratch)))
         except QuadletError as err:
-            raise UserError(str(err)) from err
-        click.echo(f"quadlet accepted {len(statuses)} units ({len(services)} services)", err=True)
+            raise UserError(f"{err}\nnothing was written") from err
 
 
 @click.command(epilog="Exit status: 0 no differences, 1 differences, 2 trouble (as diff(1)).")

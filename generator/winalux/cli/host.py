@@ -43,31 +43,79 @@ def _default_host() -> str:
 
 
 @click.command("sync", epilog=EXIT_STATUS_HELP)
-@click.option("--repo", "repository", required=True, envvar="WINALUX_REPO", metavar="URL",
-              help="Git URL or path of the workspace repository [env: WINALUX_REPO].")
-@click.option("--branch", default="main", show_default=True, envvar="WINALUX_BRANCH",
-              help="Branch whose head the host applies [env: WINALUX_BRANCH].")
-@click.option("--host", default=_default_host, envvar="WINALUX_HOST", metavar="NAME",
-              help="Apply the workspaces whose host field is NAME (default: the short host "
-                   "name) [env: WINALUX_HOST].")
+@click.option(
+    "--repo",
+    "repository",
+    required=True,
+    envvar="WINALUX_REPO",
+    metavar="URL",
+    help="Git URL or path of the workspace repository [env: WINALUX_REPO].",
+)
+@click.option(
+    "--branch",
+    default="main",
+    show_default=True,
+    envvar="WINALUX_BRANCH",
+    help="Branch whose head the host applies [env: WINALUX_BRANCH].",
+)
+@click.option(
+    "--host",
+    default=_default_host,
+    envvar="WINALUX_HOST",
+    metavar="NAME",
+    help="Apply the workspaces whose host field is NAME (default: the short host "
+    "name) [env: WINALUX_HOST].",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing on the host.")
 @click.option("--retry", is_flag=True, help="Apply a commit that failed and was rolled back.")
-@click.option("--wait", "lock_wait", type=click.FloatRange(min=0), default=LOCK_WAIT,
-              show_default=True, help="Seconds to wait for another sync to finish.")
-@click.option("--timeout", "active_timeout", type=click.FloatRange(min=1), default=300,
-              show_default=True, help="Seconds to wait for the new services to be active.")
-@click.option("--notify-command", envvar="WINALUX_NOTIFY_COMMAND", metavar="COMMAND",
-              help="Command run on failure, the error on stdin and in $WINALUX_SYNC_ERROR "
-                   "[env: WINALUX_NOTIFY_COMMAND].")
-@click.option("--notify-url", envvar="WINALUX_NOTIFY_URL", metavar="URL",
-              help="Webhook that receives a JSON POST on failure [env: WINALUX_NOTIFY_URL].")
-@click.option("--allowed-signers", envvar="WINALUX_ALLOWED_SIGNERS",
-              type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Apply only commits with an SSH signature by a key in this git "
-                   "allowed-signers file [env: WINALUX_ALLOWED_SIGNERS].")
-def sync_command(repository: str, branch: str, host: str, dry_run: bool, retry: bool,
-                 lock_wait: float, active_timeout: float, notify_command: str | None,
-                 notify_url: str | None, allowed_signers: Path | None) -> None:
+@click.option(
+    "--wait",
+    "lock_wait",
+    type=click.FloatRange(min=0),
+    default=LOCK_WAIT,
+    show_default=True,
+    help="Seconds to wait for another sync to finish.",
+)
+@click.option(
+    "--timeout",
+    "active_timeout",
+    type=click.FloatRange(min=1),
+    default=300,
+    show_default=True,
+    help="Seconds to wait for the new services to be active.",
+)
+@click.option(
+    "--notify-command",
+    envvar="WINALUX_NOTIFY_COMMAND",
+    metavar="COMMAND",
+    help="Command run on failure, the error on stdin and in $WINALUX_SYNC_ERROR "
+    "[env: WINALUX_NOTIFY_COMMAND].",
+)
+@click.option(
+    "--notify-url",
+    envvar="WINALUX_NOTIFY_URL",
+    metavar="URL",
+    help="Webhook that receives a JSON POST on failure [env: WINALUX_NOTIFY_URL].",
+)
+@click.option(
+    "--allowed-signers",
+    envvar="WINALUX_ALLOWED_SIGNERS",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Apply only commits with an SSH signature by a key in this git "
+    "allowed-signers file [env: WINALUX_ALLOWED_SIGNERS].",
+)
+def sync_command(
+    repository: str,
+    branch: str,
+    host: str,
+    dry_run: bool,
+    retry: bool,
+    lock_wait: float,
+    active_timeout: float,
+    notify_command: str | None,
+    notify_url: str | None,
+    allowed_signers: Path | None,
+) -> None:
     """Bring this host's workspaces in line with the head of the repository's branch.
 
     Fetches and hard-resets the agent's checkout, renders the workspaces of this host, and
@@ -76,9 +124,16 @@ def sync_command(repository: str, branch: str, host: str, dry_run: bool, retry: 
     """
     use_journal_format()
     options = SyncOptions(
-        repository=repository, host=host, branch=branch, dry_run=dry_run, retry=retry,
-        lock_wait=lock_wait, active_timeout=active_timeout, notify_command=notify_command,
-        notify_url=notify_url, allowed_signers=allowed_signers,
+        repository=repository,
+        host=host,
+        branch=branch,
+        dry_run=dry_run,
+        retry=retry,
+        lock_wait=lock_wait,
+        active_timeout=active_timeout,
+        notify_command=notify_command,
+        notify_url=notify_url,
+        allowed_signers=allowed_signers,
     )
     try:
         report = sync(options, HostPaths.from_environment(), Tools())
@@ -126,15 +181,22 @@ def token_show(name: str, force: bool) -> None:
     try:
         token = tokens.show_token(Podman(), name)
     except CommandError as err:
-        raise UserError(f"no token for workspace {name!r}: is it applied on this host? "
-                        f"({err.reason or err.returncode})") from err
+        raise UserError(
+            f"no token for workspace {name!r}: is it applied on this host? "
+            f"({err.reason or err.returncode})"
+        ) from err
     click.echo(token)
 
 
 @token_group.command("rotate", epilog=EXIT_STATUS_HELP)
 @click.argument("name", callback=_workspace_name)
-@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
-              help="Seconds to wait for the restarted pod to be active.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=300,
+    show_default=True,
+    help="Seconds to wait for the restarted pod to be active.",
+)
 def token_rotate(name: str, timeout: float) -> None:
     """Give workspace NAME a new access token and restart its pod to use it."""
     from winalux.host import tokens
@@ -186,29 +248,58 @@ def host_group() -> None:
 
 
 @host_group.command("install", epilog=EXIT_STATUS_HELP)
-@click.option("--repo", "repository", required=True, metavar="URL",
-              help="Git URL or path of the workspace repository.")
+@click.option(
+    "--repo",
+    "repository",
+    required=True,
+    metavar="URL",
+    help="Git URL or path of the workspace repository.",
+)
 @click.option("--branch", default="main", show_default=True, help="Branch the host applies.")
-@click.option("--host", metavar="NAME", help="Host name in workspace files (default: short host "
-              "name, read at each sync).")
-@click.option("--interval", default="1min", show_default=True,
-              help="Time between syncs, as a systemd span: 30s, 1min, 1h.")
+@click.option(
+    "--host",
+    metavar="NAME",
+    help="Host name in workspace files (default: short host name, read at each sync).",
+)
+@click.option(
+    "--interval",
+    default="1min",
+    show_default=True,
+    help="Time between syncs, as a systemd span: 30s, 1min, 1h.",
+)
 @click.option("--notify-command", metavar="COMMAND", help="Command run when a sync fails.")
 @click.option("--notify-url", metavar="URL", help="Webhook POSTed to when a sync fails.")
-@click.option("--allowed-signers", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Apply only commits signed by a key in this allowed-signers file.")
-@click.option("--executable", metavar="PATH", help="winalux command the service runs "
-              "(default: the one on PATH).")
-def host_install(repository: str, branch: str, host: str | None, interval: str,
-                 notify_command: str | None, notify_url: str | None,
-                 allowed_signers: Path | None, executable: str | None) -> None:
+@click.option(
+    "--allowed-signers",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Apply only commits signed by a key in this allowed-signers file.",
+)
+@click.option(
+    "--executable",
+    metavar="PATH",
+    help="winalux command the service runs (default: the one on PATH).",
+)
+def host_install(
+    repository: str,
+    branch: str,
+    host: str | None,
+    interval: str,
+    notify_command: str | None,
+    notify_url: str | None,
+    allowed_signers: Path | None,
+    executable: str | None,
+) -> None:
     """Write and start the user service and timer that run `winalux sync`."""
     from winalux.host import install
     from winalux.host.checkout import redact
 
     options = install.InstallOptions(
-        repository=repository, branch=branch, host=host, interval=interval,
-        notify_command=notify_command, notify_url=notify_url,
+        repository=repository,
+        branch=branch,
+        host=host,
+        interval=interval,
+        notify_command=notify_command,
+        notify_url=notify_url,
         allowed_signers=allowed_signers.resolve() if allowed_signers else None,
         executable=executable,
     )
@@ -222,8 +313,11 @@ def host_install(repository: str, branch: str, host: str | None, interval: str,
 
 
 @host_group.command("uninstall", epilog=EXIT_STATUS_HELP)
-@click.option("--remove-workspaces", is_flag=True,
-              help="Also stop every workspace and remove its units and token; volumes stay.")
+@click.option(
+    "--remove-workspaces",
+    is_flag=True,
+    help="Also stop every workspace and remove its units and token; volumes stay.",
+)
 def host_uninstall(remove_workspaces: bool) -> None:
     """Stop and remove the agent's service and timer; workspaces keep running unless asked."""
     from winalux.host import install
@@ -245,11 +339,19 @@ def host_uninstall(remove_workspaces: bool) -> None:
 
 
 @click.command("doctor", epilog=EXIT_STATUS_HELP)
-@click.option("--repo", "repo_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Repository checkout whose ports and images to check (default: the "
-                   "agent's checkout, if any).")
-@click.option("--host", default=_default_host, metavar="NAME",
-              help="Host name in workspace files (default: the short host name).")
+@click.option(
+    "--repo",
+    "repo_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Repository checkout whose ports and images to check (default: the "
+    "agent's checkout, if any).",
+)
+@click.option(
+    "--host",
+    default=_default_host,
+    metavar="NAME",
+    help="Host name in workspace files (default: the short host name).",
+)
 @click.option("--no-pull", is_flag=True, help="Do not pull images that are not present.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor_command(repo_dir: Path | None, host: str, no_pull: bool, as_json: bool) -> None:

@@ -25,20 +25,41 @@ PLAN_EPILOG = (
 
 
 @click.command("plan", epilog=PLAN_EPILOG)
-@click.option("--base", required=True, metavar="REV",
-              help="Revision the hosts run now: the target branch or the merge base.")
-@click.option("--head", default="HEAD", show_default=True, metavar="REV",
-              help="Revision to compare with --base: the merge request's head.")
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True,
-              help="Git repository to read both revisions from; its work tree is never read.")
+@click.option(
+    "--base",
+    required=True,
+    metavar="REV",
+    help="Revision the hosts run now: the target branch or the merge base.",
+)
+@click.option(
+    "--head",
+    default="HEAD",
+    show_default=True,
+    metavar="REV",
+    help="Revision to compare with --base: the merge request's head.",
+)
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Git repository to read both revisions from; its work tree is never read.",
+)
 @click.option("--host", metavar="NAME", help="Only the workspaces of this host (default: all).")
-@click.option("--format", "output_format", type=click.Choice(sorted(FORMATTERS)),
-              default="text", show_default=True, help="Output format.")
-@click.option("--diff", "with_diff", is_flag=True,
-              help="Add the unified diff of the rendered unit files.")
-def plan_command(base: str, head: str, repo: Path, host: str | None, output_format: str,
-                 with_diff: bool) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(FORMATTERS)),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--diff", "with_diff", is_flag=True, help="Add the unified diff of the rendered unit files."
+)
+def plan_command(
+    base: str, head: str, repo: Path, host: str | None, output_format: str, with_diff: bool
+) -> None:
     """Show per host and workspace what merging --head into --base changes.
 
     Both revisions are read from git and rendered. The output lists the workspaces created,
@@ -56,8 +77,9 @@ def plan_command(base: str, head: str, repo: Path, host: str | None, output_form
     click.echo(FORMATTERS[output_format](review), nl=False)
 
 
-def _render_side(repository: git.Repo, revision: str, host: str | None,
-                 option: str) -> RevisionRender:
+def _render_side(
+    repository: git.Repo, revision: str, host: str | None, option: str
+) -> RevisionRender:
     try:
         return render_revision(repository, revision, host)
     except ValidationFailed as failed:

@@ -39,8 +39,9 @@ class Transition:
     owners: dict[str, str]
 
 
-def transition(plan: Plan, target: Render, drifted: Iterable[str] = (),
-               stale: Iterable[str] = ()) -> Transition:
+def transition(
+    plan: Plan, target: Render, drifted: Iterable[str] = (), stale: Iterable[str] = ()
+) -> Transition:
     """Return the work of plan, also restarting the unchanged workspaces in drifted.
 
     Stale files are unit files in the live folder that neither side of the plan has, for
@@ -77,8 +78,16 @@ class ApplyFailed(Exception):
         return self.message
 
 
-def apply(old: Render, new: Render, plan: Plan, drift: dict[str, str], paths: HostPaths,
-          systemctl: Systemctl, quadlet: Path | None, timeout: float) -> None:
+def apply(
+    old: Render,
+    new: Render,
+    plan: Plan,
+    drift: dict[str, str],
+    paths: HostPaths,
+    systemctl: Systemctl,
+    quadlet: Path | None,
+    timeout: float,
+) -> None:
     """Move the host from the old units to the new; raise ApplyFailed, after rollback, if not.
 
     drift maps unit files of the live folder that differ from the last sync to how.
@@ -104,8 +113,14 @@ def apply(old: Render, new: Render, plan: Plan, drift: dict[str, str], paths: Ho
     raise ApplyFailed(message, journal, rolled_back=True, workspaces=failing)
 
 
-def rollback(old: Render, new: Render, restarted: Iterable[str], paths: HostPaths,
-             systemctl: Systemctl, timeout: float) -> None:
+def rollback(
+    old: Render,
+    new: Render,
+    restarted: Iterable[str],
+    paths: HostPaths,
+    systemctl: Systemctl,
+    timeout: float,
+) -> None:
     """Put the old units back and bring their workspaces to where they were."""
     logger.warning("rollback to the last good units")
     backward = transition(compare(new, old), old, restarted)
@@ -115,8 +130,9 @@ def rollback(old: Render, new: Render, restarted: Iterable[str], paths: HostPath
         logger.error("after rollback %s", state.describe())
 
 
-def _run(step: Transition, paths: HostPaths, systemctl: Systemctl,
-         timeout: float) -> dict[str, ServiceState]:
+def _run(
+    step: Transition, paths: HostPaths, systemctl: Systemctl, timeout: float
+) -> dict[str, ServiceState]:
     """Swap the staged units in and do the step's systemctl work; return what is not active."""
     units.copy_foreign(paths.units, paths.staging, units.foreign_files(paths.units))
     # Stopped before their files go: a deleted unit would stay loaded as not-found.
@@ -148,6 +164,7 @@ def _failure_message(states: Iterable[ServiceState], owners: dict[str, str]) -> 
     for state in states:
         workspace = owners.get(state.name, state.name)
         by_workspace.setdefault(workspace, []).append(state.describe())
-    parts = [f"workspace {name}: {', '.join(found)}"
-             for name, found in sorted(by_workspace.items())]
+    parts = [
+        f"workspace {name}: {', '.join(found)}" for name, found in sorted(by_workspace.items())
+    ]
     return "new units did not become active; restored the last good units. " + "; ".join(parts)

@@ -89,16 +89,24 @@ def check_quadlet(facts: Facts) -> Check:
         detail = "quadlet binary not found in " + ", ".join(QUADLET_PATHS)
         return Check("quadlet", False, detail, fix)
     if generator is None:
-        return Check("quadlet", False, "podman-user-generator not found in "
-                     + ", ".join(GENERATOR_PATHS), fix)
+        return Check(
+            "quadlet",
+            False,
+            "podman-user-generator not found in " + ", ".join(GENERATOR_PATHS),
+            fix,
+        )
     return Check("quadlet", True, f"{binary}, {generator}")
 
 
 def check_cgroup_v2(facts: Facts) -> Check:
     controllers = facts.path("sys/fs/cgroup/cgroup.controllers")
     if not controllers.is_file():
-        return Check("cgroup v2", False, "/sys/fs/cgroup is not a cgroup v2 (unified) hierarchy",
-                     "boot with systemd.unified_cgroup_hierarchy=1 on the kernel command line")
+        return Check(
+            "cgroup v2",
+            False,
+            "/sys/fs/cgroup is not a cgroup v2 (unified) hierarchy",
+            "boot with systemd.unified_cgroup_hierarchy=1 on the kernel command line",
+        )
     found = " ".join(controllers.read_text().split()) or "none"
     return Check("cgroup v2", True, f"unified hierarchy, controllers: {found}")
 
@@ -106,8 +114,12 @@ def check_cgroup_v2(facts: Facts) -> Check:
 def check_linger(facts: Facts) -> Check:
     if facts.path(f"var/lib/systemd/linger/{facts.user}").exists():
         return Check("linger", True, f"enabled for {facts.user}")
-    return Check("linger", False, f"not enabled for {facts.user}: workspaces stop at logout and "
-                 "the sync timer does not run", f"sudo loginctl enable-linger {facts.user}")
+    return Check(
+        "linger",
+        False,
+        f"not enabled for {facts.user}: workspaces stop at logout and the sync timer does not run",
+        f"sudo loginctl enable-linger {facts.user}",
+    )
 
 
 def check_subordinate_ids(facts: Facts) -> Check:
@@ -117,9 +129,12 @@ def check_subordinate_ids(facts: Facts) -> Check:
         if count < MIN_SUBORDINATE_IDS:
             problems.append(f"/etc/{kind} gives {facts.user} {count} ids")
     if problems:
-        return Check("subordinate ids", False, "; ".join(problems),
-                     f"sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "
-                     f"{facts.user}")
+        return Check(
+            "subordinate ids",
+            False,
+            "; ".join(problems),
+            f"sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {facts.user}",
+        )
     return Check("subordinate ids", True, f"at least {MIN_SUBORDINATE_IDS} uids and gids")
 
 
@@ -130,8 +145,12 @@ def check_network(facts: Facts) -> Check:
         return Check("rootless network", False, "neither pasta nor slirp4netns found", fix)
     tun = facts.path("dev/net/tun")
     if not tun.exists():
-        return Check("rootless network", False, "/dev/net/tun is missing",
-                     "load the tun module: sudo modprobe tun")
+        return Check(
+            "rootless network",
+            False,
+            "/dev/net/tun is missing",
+            "load the tun module: sudo modprobe tun",
+        )
     return Check("rootless network", True, f"{helper}, /dev/net/tun")
 
 
@@ -140,21 +159,26 @@ def check_ports(facts: Facts) -> Check:
     try:
         start = int(path.read_text().strip())
     except (OSError, ValueError):
-        return Check("unprivileged ports", False, f"cannot read {path}",
-                     "check that /proc is mounted")
+        return Check(
+            "unprivileged ports", False, f"cannot read {path}", "check that /proc is mounted"
+        )
     low = sorted(port for port in facts.ports if port < start)
     if low:
-        return Check("unprivileged ports", False,
-                     f"ports {', '.join(map(str, low))} are below {start}, the lowest port "
-                     "a user may bind",
-                     f"move the workspaces to ports >= {start}, or sudo sysctl "
-                     f"net.ipv4.ip_unprivileged_port_start={low[0]}")
+        return Check(
+            "unprivileged ports",
+            False,
+            f"ports {', '.join(map(str, low))} are below {start}, the lowest port a user may bind",
+            f"move the workspaces to ports >= {start}, or sudo sysctl "
+            f"net.ipv4.ip_unprivileged_port_start={low[0]}",
+        )
     return Check("unprivileged ports", True, f"users may bind ports from {start}")
 
 
 def check_runtime_dir(facts: Facts) -> Check:
-    fix = (f"run as a user with a systemd user manager (linger or a login), with "
-           f"XDG_RUNTIME_DIR=/run/user/{facts.uid}")
+    fix = (
+        f"run as a user with a systemd user manager (linger or a login), with "
+        f"XDG_RUNTIME_DIR=/run/user/{facts.uid}"
+    )
     value = facts.environ.get("XDG_RUNTIME_DIR", "")
     if not value:
         return Check("XDG_RUNTIME_DIR", False, "not set", fix)
@@ -163,8 +187,9 @@ def check_runtime_dir(facts: Facts) -> Check:
     except OSError:
         return Check("XDG_RUNTIME_DIR", False, f"{value} does not exist", fix)
     if status.st_uid != facts.uid or not stat.S_ISDIR(status.st_mode):
-        return Check("XDG_RUNTIME_DIR", False, f"{value} is not a folder owned by uid {facts.uid}",
-                     fix)
+        return Check(
+            "XDG_RUNTIME_DIR", False, f"{value} is not a folder owned by uid {facts.uid}", fix
+        )
     return Check("XDG_RUNTIME_DIR", True, value)
 
 
@@ -177,8 +202,9 @@ def check_user_bus(facts: Facts) -> Check:
     elif runtime:
         socket_path = Path(runtime) / "bus"
     else:
-        return Check("user bus", False, "neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR set",
-                     fix)
+        return Check(
+            "user bus", False, "neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR set", fix
+        )
     try:
         is_socket = stat.S_ISSOCK(os.stat(socket_path).st_mode)
     except OSError:
@@ -194,14 +220,19 @@ def check_image(facts: Facts, image: str) -> Check:
         if facts.podman.image_exists(image):
             return Check(name, True, "present", required=False)
         if not facts.pull:
-            return Check(name, False, "not present (pull skipped)",
-                         f"podman pull {image}", required=False)
+            return Check(
+                name, False, "not present (pull skipped)", f"podman pull {image}", required=False
+            )
         facts.podman.pull(image, facts.pull_timeout)
     except CommandError as err:
         reason = (err.stderr.strip().splitlines() or [err.reason or "failed"])[-1]
-        return Check(name, False, f"pull failed: {reason}",
-                     "log in as this user with `podman login REGISTRY`, or fix the image name",
-                     required=False)
+        return Check(
+            name,
+            False,
+            f"pull failed: {reason}",
+            "log in as this user with `podman login REGISTRY`, or fix the image name",
+            required=False,
+        )
     return Check(name, True, "pulled", required=False)
 
 

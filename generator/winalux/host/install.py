@@ -33,8 +33,20 @@ TIMER = "winalux-sync.timer"
 COLLECTOR = "winalux-collector.service"
 COLLECTOR_TEMPLATE = "winalux-collector.service.j2"
 ENVIRONMENT_FILE = "sync.env"
-_UNITS = {"s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
-          "minutes": 60, "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600}
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hour": 3600,
+    "hours": 3600,
+}
 _SPAN = re.compile(r"(\d+)\s*([a-z]*)")
 
 

@@ -13,8 +13,7 @@ logger = logging.getLogger(__name__)
 TIMEOUT = 20
 
 
-def notify(error: str, host: str, commit: str | None, command: str | None,
-           url: str | None) -> None:
+def notify(error: str, host: str, commit: str | None, command: str | None, url: str | None) -> None:
     """Send error to the configured command and webhook; a failure to notify is only logged."""
     payload = {"event": "sync-failed", "host": host, "commit": commit or "", "error": error}
     if command:

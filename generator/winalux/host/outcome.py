@@ -62,9 +62,13 @@ class SyncFailed(Exception):
         self.journal = journal or {}
 
 
-def record_success(record: state.State, paths: HostPaths, host: str,
-                   files: Mapping[str, str] | None = None,
-                   workspaces: dict[str, state.WorkspaceStatus] | None = None) -> None:
+def record_success(
+    record: state.State,
+    paths: HostPaths,
+    host: str,
+    files: Mapping[str, str] | None = None,
+    workspaces: dict[str, state.WorkspaceStatus] | None = None,
+) -> None:
     """Record a sync that ended with the attempted commit applied; files are its units."""
     record.result = "ok"
     record.last_error = ""

@@ -35,8 +35,14 @@ logger = logging.getLogger(__name__)
 _OUTCOMES = {CREATE: "started", CHANGE: "restarted", SAME: "unchanged", REMOVE: "removed"}
 
 
-def plan_and_apply(options: SyncOptions, paths: HostPaths, tools: Tools, record: state.State,
-                   report: SyncReport, drift: dict[str, str]) -> SyncReport:
+def plan_and_apply(
+    options: SyncOptions,
+    paths: HostPaths,
+    tools: Tools,
+    record: state.State,
+    report: SyncReport,
+    drift: dict[str, str],
+) -> SyncReport:
     """Plan the fetched commit against the applied units and, unless a dry run, apply it."""
     commit = report.commit
     repository = _load(paths.checkout, commit)
@@ -130,8 +136,10 @@ def _moved_away(plan: Plan, repository: Repository, host: str) -> list[str]:
     for change in plan.by_action(REMOVE):
         moved = repository.workspaces.get(change.name)
         if moved is not None and moved.host != host:
-            notes.append(f"{change.name} moves to host {moved.host}: its home volume stays on "
-                         f"{host}; delete it there with `winalux purge {change.name}`")
+            notes.append(
+                f"{change.name} moves to host {moved.host}: its home volume stays on "
+                f"{host}; delete it there with `winalux purge {change.name}`"
+            )
     return notes
 
 
@@ -141,17 +149,26 @@ def _check_host(tools: Tools, new: Render) -> None:
     failures = [check for check in doctor.run_checks(facts) if check.required and not check.ok]
     if failures:
         lines = [f"{check.name}: {check.detail}; fix: {check.fix}" for check in failures]
-        raise SyncFailed("this host fails checks the sync needs; running workspaces are "
-                         "unchanged:\n" + "\n".join(lines))
+        raise SyncFailed(
+            "this host fails checks the sync needs; running workspaces are "
+            "unchanged:\n" + "\n".join(lines)
+        )
 
 
-def _apply(old: Render | None, new: Render, plan: Plan, drift: dict[str, str],
-           options: SyncOptions, paths: HostPaths, tools: Tools, record: state.State) -> None:
+def _apply(
+    old: Render | None,
+    new: Render,
+    plan: Plan,
+    drift: dict[str, str],
+    options: SyncOptions,
+    paths: HostPaths,
+    tools: Tools,
+    record: state.State,
+) -> None:
     old = old or Render(files={}, workspaces={})
     try:
         tokens.ensure_tokens(tools.podman, new.workspaces)
-        apply(old, new, plan, drift, paths, tools.systemctl, tools.quadlet,
-              options.active_timeout)
+        apply(old, new, plan, drift, paths, tools.systemctl, tools.quadlet, options.active_timeout)
     except ApplyFailed as err:
         if err.rolled_back:
             record.rejected_commit = record.attempted_commit

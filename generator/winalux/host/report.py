@@ -45,14 +45,20 @@ def _change_line(change: WorkspaceChange) -> str:
 def format_status(record: State) -> str:
     lines = [f"result: {record.result}"]
     if record.applied_commit:
-        lines.append(f"applied commit: {record.applied_commit} (host {record.applied_host}, "
-                     f"winalux {record.applied_version}, at {record.last_success_at})")
+        lines.append(
+            f"applied commit: {record.applied_commit} (host {record.applied_host}, "
+            f"winalux {record.applied_version}, at {record.last_success_at})"
+        )
     if record.attempted_commit:
-        lines.append(f"last sync: commit {record.attempted_commit} of {record.repository} "
-                     f"{record.branch}, {record.started_at} to {record.finished_at}")
+        lines.append(
+            f"last sync: commit {record.attempted_commit} of {record.repository} "
+            f"{record.branch}, {record.started_at} to {record.finished_at}"
+        )
     if record.rejected_commit:
-        lines.append(f"rejected commit: {record.rejected_commit} (rolled back; push a fix or "
-                     "run `winalux sync --retry`)")
+        lines.append(
+            f"rejected commit: {record.rejected_commit} (rolled back; push a fix or "
+            "run `winalux sync --retry`)"
+        )
     if record.last_error:
         lines.append("last error:")
         lines.extend(f"  {line}" for line in record.last_error.splitlines())

@@ -35,9 +35,13 @@ def sync(options: SyncOptions, paths: HostPaths, tools: Tools) -> SyncReport:
         record = state.load(paths.state_file)
         started = time.monotonic()
         record.started_at = state.now()
-        logger.info("sync start repository=%s branch=%s host=%s dry_run=%s",
-                    checkout.redact(options.repository), options.branch, options.host,
-                    options.dry_run)
+        logger.info(
+            "sync start repository=%s branch=%s host=%s dry_run=%s",
+            checkout.redact(options.repository),
+            options.branch,
+            options.host,
+            options.dry_run,
+        )
         try:
             report = _sync(options, paths, tools, record)
         except SyncFailed as err:
@@ -47,11 +51,20 @@ def sync(options: SyncOptions, paths: HostPaths, tools: Tools) -> SyncReport:
                 record_failure(record, paths, str(err))
                 # The timer repeats a failure every interval; notify when it first appears.
                 if not repeated:
-                    notify(str(err), options.host, record.attempted_commit,
-                           options.notify_command, options.notify_url)
+                    notify(
+                        str(err),
+                        options.host,
+                        record.attempted_commit,
+                        options.notify_command,
+                        options.notify_url,
+                    )
             raise
-        logger.info("sync done commit=%s applied=%s seconds=%.2f", report.commit[:12],
-                    report.applied, time.monotonic() - started)
+        logger.info(
+            "sync done commit=%s applied=%s seconds=%.2f",
+            report.commit[:12],
+            report.applied,
+            time.monotonic() - started,
+        )
         return report
 
 

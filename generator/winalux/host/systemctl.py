@@ -104,8 +104,17 @@ class Systemctl:
 
     def journal(self, service: str, lines: int = JOURNAL_LINES) -> list[str]:
         """Return the last lines the service logged, empty when the journal cannot be read."""
-        argv = (self.journalctl, "--user", "--unit", service, "--lines", str(lines),
-                "--no-pager", "--output", "short-iso")
+        argv = (
+            self.journalctl,
+            "--user",
+            "--unit",
+            service,
+            "--lines",
+            str(lines),
+            "--no-pager",
+            "--output",
+            "short-iso",
+        )
         result = run(argv, check=False, timeout=30)
         return [line for line in result.stdout.splitlines() if not line.startswith("-- ")]
 

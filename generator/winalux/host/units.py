@@ -92,8 +92,9 @@ def swap(staging: Path, live: Path) -> None:
     except OSError as err:
         if err.errno not in {errno.EXDEV, errno.EINVAL, errno.ENOSYS}:
             raise
-        logger.info("cannot exchange %s and %s (%s); replacing files one by one",
-                    staging, live, err)
+        logger.info(
+            "cannot exchange %s and %s (%s); replacing files one by one", staging, live, err
+        )
         _replace_files(staging, live)
     _fsync(live.parent)
 

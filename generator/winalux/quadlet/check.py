@@ -15,8 +15,9 @@ from winalux.quadlet.render import HEADER_PREFIX, Render, RenderError
 from winalux.spec import WorkspaceNames
 
 # The keys whose values refer to other units, secrets, mounts or ports.
-_CHECKED_KEYS = re.compile(r"^(Pod|Volume|Secret|PublishPort)=(.*)$", re.MULTILINE)
-_PUBLISH = re.compile(r"[0-9]{1,5}:[0-9]{1,5}(?:/(?:tcp|udp))?")
+# systemd allows whitespace around the key and the "=", so the check must too.
+_CHECKED_KEYS = re.compile(r"^[ \t]*(Pod|Volume|Secret|PublishPort)[ \t]*=(.*)$", re.MULTILINE)
+_PUBLISH = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}:)?[0-9]{1,5}:[0-9]{1,5}(?:/(?:tcp|udp))?")
 
 
 def check_render(render: Render) -> None:

@@ -102,10 +102,21 @@ def _render(jinja: jinja2.Environment, template: str, common: dict[str, Any], **
         if isinstance(err, jinja2.TemplateSyntaxError) and err.lineno:
             where += f":{err.lineno}"
         raise RenderError(f"templates/{where}: {type(err).__name__}: {err.message}") from err
+    except UnicodeDecodeError as err:
+        raise RenderError(f"templates/{TEMPLATE_DIR}/{template}: not UTF-8 text") from err
+    except Exception as err:  # noqa: BLE001 (a template is code from the repository)
+        raise RenderError(
+            f"templates/{TEMPLATE_DIR}/{template} failed for {common['workspace'].source}: "
+            f"{type(err).__name__}: {err}"
+        ) from err
 
 
 def _environment(templates: Path) -> jinja2.Environment:
     folder = templates / TEMPLATE_DIR
+    # A link could make a template, and so a unit or a CI log, show a file from elsewhere.
+    links = [path for path in (templates, folder, *sorted(folder.glob("*"))) if path.is_symlink()]
+    if links:
+        raise RenderError(f"{links[0]} is a symbolic link; commit the template itself")
     if not folder.is_dir():
         raise RenderError(
             f"template folder {folder} not found; run winalux from the repository "
@@ -125,7 +136,7 @@ def _environment(templates: Path) -> jinja2.Environment:
 
 
 def _pod_args(ws: Workspace) -> list[str]:
-    args = []
+    args = ["--exit-policy=continue"]
     if ws.memory_limit_gb is not None:
         args.append(f"--memory={_memory(ws.memory_limit_gb)}")
     if ws.cpus is not None:

@@ -38,7 +38,6 @@ class Services:
     stop: tuple[str, ...] = ()
 
 
-
 @dataclass(frozen=True)
 class Review:
     """A plan with the two revisions it compares and, when requested, the unit diff."""
@@ -144,8 +143,11 @@ def format_text(review: Review) -> str:
 def _text_change(change: WorkspaceChange) -> Iterator[str]:
     yield f"  {change.name}: {describe(change)}"
     services = services_of(change)
-    for verb, names in (("start", services.start), ("restart", services.restart),
-                        ("stop", services.stop)):
+    for verb, names in (
+        ("start", services.start),
+        ("restart", services.restart),
+        ("stop", services.stop),
+    ):
         for name in names:
             yield f"    {verb:<7} {name}"
     if change.action != SAME:
@@ -184,8 +186,11 @@ def format_markdown(review: Review) -> str:
 
 def _markdown_row(change: WorkspaceChange) -> str:
     services = services_of(change)
-    cells = [f"{verb} {_code(name)}" for verb, names in (("start", services.start),
-             ("restart", services.restart)) for name in names]
+    cells = [
+        f"{verb} {_code(name)}"
+        for verb, names in (("start", services.start), ("restart", services.restart))
+        for name in names
+    ]
     if services.stop:
         # A removal stops every unit's service; the pod is the one a reviewer looks for.
         pods = [name for name in services.stop if name.endswith("-pod.service")]

@@ -109,4 +109,3 @@ def render_revision(repo: git.Repo, revision: str, host: str | None = None) -> R
             label = f"{revision} ({commit.hexsha[:12]})"
             raise RevisionError(f"{label} does not render: {err}") from err
     return RevisionRender(revision=revision, commit=commit.hexsha, render=units)
-

@@ -212,10 +212,7 @@ def _convert_mapping(
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
         key_line, key_column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-        is_merge = (
-            isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style
-        )
-        if not isinstance(key_node, ScalarNode) or is_merge:
+        if not isinstance(key_node, ScalarNode):
             raise LoadError(
                 Problem(
                     shown,
@@ -223,7 +220,19 @@ def _convert_mapping(
                     key_column,
                     format_path(key),
                     "",
-                    "keys must be plain names; merge keys (<<) are not supported",
+                    "keys must be plain names, not lists or mappings",
+                    "write the key as a plain word",
+                )
+            )
+        if key_node.value == "<<" and not key_node.style:
+            raise LoadError(
+                Problem(
+                    shown,
+                    key_line,
+                    key_column,
+                    format_path(key),
+                    "",
+                    "merge keys (<<) are not supported",
                     "write each key and value out in full",
                 )
             )

@@ -11,15 +11,18 @@ APP_CONTAINER_PORTS = {"web": 8000, "data": 8888}
 
 @dataclass(frozen=True, order=True)
 class PortMapping:
-    """A port published by the pod: host port to container port."""
+    """A port published by the pod: host port to container port, on one or all addresses."""
 
     host: int
     container: int
     protocol: str = "tcp"
+    # Host address to listen on, e.g. 127.0.0.1; empty for every address.
+    address: str = ""
 
     def __str__(self) -> str:
+        prefix = f"{self.address}:" if self.address else ""
         suffix = "" if self.protocol == "tcp" else f"/{self.protocol}"
-        return f"{self.host}:{self.container}{suffix}"
+        return f"{prefix}{self.host}:{self.container}{suffix}"
 
 
 @dataclass(frozen=True)

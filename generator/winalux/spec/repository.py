@@ -26,11 +26,56 @@ SETTINGS_FILE = "winalux.yml"
 SUFFIXES = (".yml", ".yaml")
 
 
-def workspace_files(root: Path) -> list[Path]:
+def workspace_files(root: Path) -> tuple[list[Path], list[Problem]]:
+    """Return the workspace files under root/workspaces and problems with entries there.
+
+    A YAML entry that is a symbolic link, not a regular file, hidden, or has an upper-case
+    suffix is a problem rather than silently skipped: a link could make the checkout read
+    a file from outside the repository. Other files, such as a README, are ignored.
+    """
     folder = root / WORKSPACES_DIR
+    if folder.is_symlink():
+        return [], [
+            _entry_problem(WORKSPACES_DIR, "is a symbolic link", "commit the folder itself")
+        ]
     if not folder.is_dir():
-        return []
-    return sorted(path for path in folder.iterdir() if path.suffix in SUFFIXES and path.is_file())
+        return [], []
+    files, problems = [], []
+    for path in sorted(folder.iterdir(), key=lambda path: path.name):
+        if not path.name.lower().endswith(SUFFIXES):
+            continue
+        shown = f"{WORKSPACES_DIR}/{path.name}"
+        if path.is_symlink():
+            problems.append(
+                _entry_problem(
+                    shown, "symbolic links are not allowed", "commit the workspace file itself"
+                )
+            )
+        elif not path.is_file():
+            problems.append(_entry_problem(shown, "not a regular file", "remove it"))
+        elif not path.name.endswith(SUFFIXES):
+            problems.append(
+                _entry_problem(
+                    shown,
+                    "the suffix must be .yml or .yaml in lower case",
+                    f"rename it to {path.stem}.yml",
+                )
+            )
+        elif path.name.startswith("."):
+            problems.append(
+                _entry_problem(
+                    shown,
+                    "hidden files are not read",
+                    "rename it to NAME.yml, NAME being the workspace name",
+                )
+            )
+        else:
+            files.append(path)
+    return files, problems
+
+
+def _entry_problem(shown: str, message: str, fix: str) -> Problem:
+    return Problem(shown, 1, 1, "", "", message, fix)
 
 
 def load_repository(root: Path, paths: Sequence[Path] = ()) -> Repository:
@@ -46,7 +91,9 @@ def load_repository(root: Path, paths: Sequence[Path] = ()) -> Repository:
     min_version, settings_problems = _load_settings(root)
     problems.extend(settings_problems)
 
-    files = _unique([*workspace_files(root), *(path.resolve() for path in paths)])
+    found, entry_problems = workspace_files(root)
+    problems.extend(entry_problems)
+    files = _unique([*found, *(path.resolve() for path in paths)])
     loaded: list[tuple[Document, str]] = []
     for path in files:
         shown = _display(path, root)
@@ -234,6 +281,12 @@ def _field_name(key: tuple[str | int, ...]) -> str:
 
 def _load_settings(root: Path) -> tuple[str | None, list[Problem]]:
     path = root / SETTINGS_FILE
+    if path.is_symlink():
+        return None, [
+            _entry_problem(
+                SETTINGS_FILE, "symbolic links are not allowed", "commit the file itself"
+            )
+        ]
     if not path.is_file():
         return None, []
     try:

@@ -18,6 +18,8 @@ from winalux.spec.model import APP_CONTAINER_PORTS, SSH_CONTAINER_PORT, PortMapp
 from winalux.spec.problems import Problem
 
 MIN_RSA_BITS = 2048
+INTEGER_FIELDS = ("ssh_port", "app_port", "disk_limit_gb")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 NAME_PATTERN = re.compile(r"[a-z](?:-?[a-z0-9])*")
 LOWEST_UNPRIVILEGED_PORT = 1024
 
@@ -45,6 +47,8 @@ class FileRules:
             (("sidecars",), self.sidecars),
             (("profile", "sidecars", "extra_ports"), self.container_ports),
             (("image",), self.image),
+            ((), self.whole_numbers),
+            ((), self.control_characters),
         )
         for fields, check in checks:
             if self._usable(fields):
@@ -173,6 +177,33 @@ class FileRules:
                 )
             taken.setdefault(slot, f"extra_ports[{index}]")
 
+    def whole_numbers(self) -> Iterator[Problem]:
+        """JSON Schema counts 3000.0 as an integer; a port or a size in GB must be written whole."""
+        for field in INTEGER_FIELDS:
+            value = self.data.get(field)
+            if field not in self.invalid and isinstance(value, float):
+                yield self.problem(
+                    (field,),
+                    "must be a whole number",
+                    f"write {int(value)} without a decimal point",
+                )
+
+    def control_characters(self) -> Iterator[Problem]:
+        """No text may carry a line break, tab or other control character into a unit file."""
+        for field, value in self.data.items():
+            if field in self.invalid:
+                continue
+            items = enumerate(value) if isinstance(value, list) else [(None, value)]
+            for index, item in items:
+                if isinstance(item, str) and _CONTROL.search(item):
+                    key: PathKey = (field,) if index is None else (field, index)
+                    yield self.problem(
+                        key,
+                        "contains a line break, tab or other control character",
+                        "write the value on one line, with spaces only",
+                        value=item,
+                    )
+
     def image(self) -> Iterator[Problem]:
         if "image" in self.data:
             message = image_pin_problem(self.data["image"])
@@ -185,10 +216,10 @@ class FileRules:
 
 
 def parse_port_mapping(text: str) -> PortMapping:
-    """Parse a schema-valid "host:container[/protocol]" string."""
+    """Parse a schema-valid "[address:]host:container[/protocol]" string."""
     ports, _, protocol = text.partition("/")
-    host, container = ports.split(":")
-    return PortMapping(int(host), int(container), protocol or "tcp")
+    *address, host, container = ports.split(":")
+    return PortMapping(int(host), int(container), protocol or "tcp", "".join(address))
 
 
 def parse_requirement(text: str) -> tuple[Requirement | None, str]:

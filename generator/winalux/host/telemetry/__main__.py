@@ -24,16 +24,31 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         prog="winalux-collector",
         description="Measure every workspace pod of this user and write its figures.",
     )
-    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S,
-                        help="seconds between samples (default: %(default)s)")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="folder of the per-workspace folders "
-                             "(default: $XDG_STATE_HOME/winalux/telemetry)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=DEFAULT_INTERVAL_S,
+        help="seconds between samples (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="folder of the per-workspace folders (default: $XDG_STATE_HOME/winalux/telemetry)",
+    )
     parser.add_argument("--podman", default="podman", help="podman binary (default: podman)")
-    parser.add_argument("--once", action="store_true",
-                        help="take two samples one interval apart, print them as JSON, exit")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log more: -v for each discovery and scan, -vv for commands run")
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="take two samples one interval apart, print them as JSON, exit",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more: -v for each discovery and scan, -vv for commands run",
+    )
     return parser.parse_args(argv)
 
 
@@ -41,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_arguments(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
         level={0: logging.WARNING, 1: logging.INFO}.get(options.verbose, logging.DEBUG),
-        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     mount = find_cgroup2_mount()
     if mount is None:
-        logger.error("no cgroup2 file system is mounted; the collector measures pods only "
-                     "through cgroup v2")
+        logger.error(
+            "no cgroup2 file system is mounted; the collector measures pods only through cgroup v2"
+        )
         return 1
     collector = Collector(
         output=options.output or telemetry_root(),

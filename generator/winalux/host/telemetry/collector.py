@@ -44,9 +44,14 @@ class _Previous:
 class Collector:
     """Samples the targets from `discover` and writes their figures under `output`."""
 
-    def __init__(self, output: Path, discover: Callable[[], dict[str, Target] | None],
-                 mount: Path, scanner: storage.Scanner | None = None,
-                 interval: float = DEFAULT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        output: Path,
+        discover: Callable[[], dict[str, Target] | None],
+        mount: Path,
+        scanner: storage.Scanner | None = None,
+        interval: float = DEFAULT_INTERVAL_S,
+    ) -> None:
         self.output = output
         self.discover = discover
         self.mount = mount
@@ -81,8 +86,11 @@ class Collector:
     def _refresh_targets(self) -> None:
         now = time.monotonic()
         signature = self._folder_signature()
-        gone = any(not (self.mount / path.lstrip("/")).is_dir()
-                   for target in self.targets.values() for path in target.cgroups)
+        gone = any(
+            not (self.mount / path.lstrip("/")).is_dir()
+            for target in self.targets.values()
+            for path in target.cgroups
+        )
         limit = REDISCOVER_S if self._manager_folders else REDISCOVER_UNWATCHED_S
         fresh = now - self._discovered_at < limit
         if fresh and not gone and signature == self._signature:
@@ -124,8 +132,9 @@ class Collector:
             return None
         self._failing.discard(target.workspace)
         now = time.monotonic()
-        figures = build_figures(target, pod, self._cores_used(target.workspace, pod, now),
-                                self._storage(target, now))
+        figures = build_figures(
+            target, pod, self._cores_used(target.workspace, pod, now), self._storage(target, now)
+        )
         return figures
 
     def _cores_used(self, workspace: str, pod: cgroups.PodFigures, now: float) -> float | None:
@@ -166,8 +175,9 @@ def user_manager_folders(mount: Path, own_cgroup: str | None) -> list[Path]:
     return []
 
 
-def build_figures(target: Target, pod: cgroups.PodFigures, cores_used: float | None,
-                  storage_figures: dict | None) -> dict:
+def build_figures(
+    target: Target, pod: cgroups.PodFigures, cores_used: float | None, storage_figures: dict | None
+) -> dict:
     """Return the JSON document the dashboard reads (format version 1)."""
     now = time.time()
     return {

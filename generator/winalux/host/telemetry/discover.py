@@ -42,10 +42,13 @@ class Target:
 
 def discover(podman: str = "podman", proc: Path = Path("/proc")) -> dict[str, Target]:
     """Return the running workspaces of this user by name; raise CommandError if podman fails."""
-    pods = _podman_json([podman, "pod", "ps", "--format", "json", "--filter",
-                         f"name=^{PREFIX}"])
-    ids = [container["Id"] for pod in pods if _is_workspace_pod(pod)
-           for container in pod.get("Containers") or []]
+    pods = _podman_json([podman, "pod", "ps", "--format", "json", "--filter", f"name=^{PREFIX}"])
+    ids = [
+        container["Id"]
+        for pod in pods
+        if _is_workspace_pod(pod)
+        for container in pod.get("Containers") or []
+    ]
     containers = _podman_json([podman, "container", "inspect", *ids]) if ids else []
     return targets_from(pods, containers, lambda pid: cgroups.process_cgroup(pid, proc))
 
@@ -57,13 +60,14 @@ def _podman_json(argv: list[str]) -> list[dict]:
 
 def _is_workspace_pod(pod: dict) -> bool:
     name = str(pod.get("Name", ""))
-    if not name.startswith(PREFIX) or not WORKSPACE_NAME.match(name[len(PREFIX):]):
+    if not name.startswith(PREFIX) or not WORKSPACE_NAME.match(name[len(PREFIX) :]):
         return False
     return str(pod.get("Status", "")).lower() in RUNNING
 
 
-def targets_from(pods: list[dict], containers: list[dict],
-                 cgroup_of: Callable[[int], str | None]) -> dict[str, Target]:
+def targets_from(
+    pods: list[dict], containers: list[dict], cgroup_of: Callable[[int], str | None]
+) -> dict[str, Target]:
     """Build the targets from podman's JSON; `cgroup_of` maps a host PID to its cgroup."""
     by_pod: dict[str, list[dict]] = {}
     for container in containers:
@@ -72,7 +76,7 @@ def targets_from(pods: list[dict], containers: list[dict],
     for pod in pods:
         if not _is_workspace_pod(pod):
             continue
-        workspace = pod["Name"][len(PREFIX):]
+        workspace = pod["Name"][len(PREFIX) :]
         members = by_pod.get(pod["Id"], [])
         targets[workspace] = Target(
             workspace=workspace,
@@ -84,8 +88,9 @@ def targets_from(pods: list[dict], containers: list[dict],
     return targets
 
 
-def _pod_cgroups(pod_id: str, members: list[dict],
-                 cgroup_of: Callable[[int], str | None]) -> tuple[str, ...]:
+def _pod_cgroups(
+    pod_id: str, members: list[dict], cgroup_of: Callable[[int], str | None]
+) -> tuple[str, ...]:
     """Return the topmost cgroups that belong to the pod and nothing else."""
     found = []
     for container in members:
@@ -97,8 +102,12 @@ def _pod_cgroups(pod_id: str, members: list[dict],
         if owned is None:
             # Without a cgroup of its own (cgroup v1, or cgroups disabled), the process
             # shares one with others: summing it would measure more than the pod.
-            logger.warning("container %s of pod %s has no cgroup of its own (%s); skipped",
-                           container["Id"][:12], pod_id[:12], path)
+            logger.warning(
+                "container %s of pod %s has no cgroup of its own (%s); skipped",
+                container["Id"][:12],
+                pod_id[:12],
+                path,
+            )
             continue
         found.append(owned)
     return tuple(cgroups.topmost(found))

@@ -8,8 +8,9 @@ launcher puts the folder that contains the `winalux` package on sys.path itself.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))))
+sys.path.insert(
+    0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+)
 
 from winalux.host.telemetry.__main__ import main  # noqa: E402
 

@@ -81,8 +81,9 @@ class Scanner:
         """Start a scan of path if one is due and none is running; return whether it started."""
         if now < self._due.get(workspace, 0.0) or not self._busy.acquire(blocking=False):
             return False
-        thread = threading.Thread(target=self._scan, args=(workspace, path),
-                                  name=f"scan-{workspace}", daemon=True)
+        thread = threading.Thread(
+            target=self._scan, args=(workspace, path), name=f"scan-{workspace}", daemon=True
+        )
         thread.start()
         return True
 
@@ -94,11 +95,17 @@ class Scanner:
             self._due[workspace] = time.monotonic() + MIN_SCAN_INTERVAL_S
         else:
             self.results[workspace] = result
-            spacing = min(max(result.seconds * SCAN_SPACING, MIN_SCAN_INTERVAL_S),
-                          MAX_SCAN_INTERVAL_S)
+            spacing = min(
+                max(result.seconds * SCAN_SPACING, MIN_SCAN_INTERVAL_S), MAX_SCAN_INTERVAL_S
+            )
             self._due[workspace] = time.monotonic() + spacing
-            logger.info("scanned workspace %s: %d bytes in %.2f s; next scan in %.0f s",
-                        workspace, result.bytes, result.seconds, spacing)
+            logger.info(
+                "scanned workspace %s: %d bytes in %.2f s; next scan in %.0f s",
+                workspace,
+                result.bytes,
+                result.seconds,
+                spacing,
+            )
         finally:
             self._busy.release()
 
