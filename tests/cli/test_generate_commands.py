@@ -82,7 +82,7 @@ def test_render_invalid_writes_nothing(repo: Path, tmp_path: Path) -> None:
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
 
-def test_render_check_runs_quadlet(repo: Path, tmp_path: Path, quadlet_binary: Path) -> None:
+def test_render_check_runs_quadlet(repo: Path, tmp_path: Path, quadlet: Path) -> None:
     result = invoke("render", "--repo", str(repo), "--out", str(tmp_path / "units"), "--check")
     assert result.returncode == 0, result.stderr
     assert "quadlet accepted 17 units (17 services)" in result.stderr
@@ -158,7 +158,7 @@ def test_help_states_exit_statuses() -> None:
 
 
 def test_render_check_rejection_writes_nothing(
-    repo: Path, tmp_path: Path, quadlet_binary: Path
+    repo: Path, tmp_path: Path, quadlet: Path
 ) -> None:
     out = tmp_path / "units"
     assert invoke("render", "--repo", str(repo), "--out", str(out)).returncode == 0

@@ -106,7 +106,7 @@ def _fresh(base: Path, tmp: Path) -> Path:
 )
 @given(data=workspaces())
 def test_valid_workspace_renders_and_quadlet_accepts(
-    base: Path, tmp_path: Path, quadlet_binary: Path, data: dict[str, object]
+    base: Path, tmp_path: Path, quadlet: Path, data: dict[str, object]
 ) -> None:
     root = _fresh(base, tmp_path / "repo")
     _write(root, data)
@@ -114,7 +114,7 @@ def test_valid_workspace_renders_and_quadlet_accepts(
     out = tmp_path / "out"
     shutil.rmtree(out, ignore_errors=True)
     write_units(units, out)
-    services = dry_run(out, quadlet_binary)
+    services = dry_run(out, quadlet)
     assert len(services) == len(units.files)
 
 
