@@ -164,12 +164,11 @@ def test_render_check_rejection_writes_nothing(
     assert invoke("render", "--repo", str(repo), "--out", str(out)).returncode == 0
     before = {path.name: path.read_bytes() for path in out.iterdir()}
     template = repo / "templates" / "quadlet" / "workspace.container.j2"
-    template.write_text(
-        template.read_text().replace("StopTimeout=15", "StopTimeout=15\nPrivileged=true")
-    )
+    # The self-check has no opinion on a missing Image=, but quadlet rejects the unit.
+    template.write_text(template.read_text().replace("Image={{ workspace.image }}\n", ""))
     result = invoke("render", "--repo", str(repo), "--out", str(out), "--check")
     assert result.returncode == 1
-    assert "unsupported key 'Privileged'" in result.stderr
+    assert "quadlet rejected the units" in result.stderr
     assert "nothing was written" in result.stderr
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
 
@@ -217,3 +216,16 @@ def test_render_unknown_host_warns(repo: Path, tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     assert "warning: no workspace has host devbox-l (hosts in use: devbox-1)" in result.stderr
+
+
+def test_render_ignores_permissive_umask(repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "units"
+    result = subprocess.run(
+        ["sh", "-c", 'umask 000 && exec "$0" -m winalux render --repo "$1" --out "$2"',
+         sys.executable, str(repo), str(out)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_mode & 0o022 == 0
+    for path in out.iterdir():
+        assert path.stat().st_mode & 0o022 == 0, path.name

@@ -196,6 +196,23 @@ def test_image_no_token_rejected(workspace: Running) -> None:
     assert "no access token" in result.stderr
 
 
+def test_image_home_files_not_run_without_token(workspace: Running) -> None:
+    home_files = (".bashrc", ".profile", ".bash_profile")
+    plant = "".join(f"echo 'touch ~/ran{name}' > ~/{name}; " for name in home_files)
+    assert workspace.ssh(plant).returncode == 0
+    exec_argv = ["podman", "exec", "--env", f"LC_WINALUX_TOKEN={TOKEN}", CONTAINER]
+    try:
+        denied = workspace.ssh("echo entered", token=None)
+        listed = workspace.user(*exec_argv, "ls", "-a", "/home/developer")
+        login_shell = workspace.user(*exec_argv, "getent", "passwd", "developer")
+    finally:
+        workspace.user(*exec_argv, "rm", "-f", *(f"/home/developer/{name}"
+                                                  for name in home_files))
+    assert denied.returncode == 126
+    assert [name for name in listed.split() if name.startswith("ran")] == []
+    assert login_shell.strip().endswith(":/usr/local/libexec/winalux/real/dash")
+
+
 def test_image_interactive_passcode(workspace: Running) -> None:
     with Terminal(workspace.ssh_argv("-tt")) as terminal:
         terminal.wait_for("Passcode for E2E:", timeout=60)

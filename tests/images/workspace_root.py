@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 ROOTFS = REPO / "images" / "rootfs"
 LIBEXEC = "usr/local/libexec/winalux"
 DEVELOPER_UID = 1000
+# The developer's login shell, as install-shell-wrappers sets it in the image.
+LOGIN_SHELL = f"{LIBEXEC}/real/dash"
 TOKEN = "s3cret-Token-for-tests-0123456789"
 # sshd's StrictModes rejects a path through a group- or world-writable folder such as /tmp,
 # so the roots live in a root-owned folder of mode 0755.
@@ -88,7 +90,7 @@ def _make_state(root: Path) -> None:
     home.chmod(0o755)
     (root / "etc" / "passwd").write_text(
         "root:x:0:0:root:/root:/bin/bash\n"
-        f"developer:x:{DEVELOPER_UID}:{DEVELOPER_UID}::{home}:{root}/usr/bin/bash\n",
+        f"developer:x:{DEVELOPER_UID}:{DEVELOPER_UID}::{home}:{root / LOGIN_SHELL}\n",
         encoding="utf-8",
     )
 

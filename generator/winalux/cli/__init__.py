@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -85,6 +86,9 @@ class LazyGroup(click.Group):
 def cli(verbose: int) -> None:
     """Validate developer workspace files and run them as rootless Podman Quadlet units."""
     configure_logging(verbose)
+    # Units, state and settings must never be writable by other users, whatever umask the
+    # caller (a login shell, a CI runner, a systemd unit) passes down.
+    os.umask(os.umask(0) | 0o022)
 
 
 def main() -> None:

@@ -36,8 +36,9 @@ class LockBusy(Exception):
 @contextlib.contextmanager
 def hold(path: Path, wait: float) -> Iterator[None]:
     """Hold the lock at path, waiting at most `wait` seconds for another holder to finish."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # O_NOFOLLOW: a link planted at the lock's path must not make the sync truncate its target.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         _acquire(fd, path, wait)
         os.ftruncate(fd, 0)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from winalux.quadlet.quote import UnsafeValue, word
 from winalux.spec import Repository, Workspace, WorkspaceNames
@@ -114,7 +115,7 @@ def _render(jinja: jinja2.Environment, template: str, common: dict[str, Any], **
 def _environment(templates: Path) -> jinja2.Environment:
     folder = templates / TEMPLATE_DIR
     # A link could make a template, and so a unit or a CI log, show a file from elsewhere.
-    links = [path for path in (templates, folder, *sorted(folder.glob("*"))) if path.is_symlink()]
+    links = [path for path in (templates, folder, *sorted(folder.rglob("*"))) if path.is_symlink()]
     if links:
         raise RenderError(f"{links[0]} is a symbolic link; commit the template itself")
     if not folder.is_dir():
@@ -122,7 +123,9 @@ def _environment(templates: Path) -> jinja2.Environment:
             f"template folder {folder} not found; run winalux from the repository "
             "root or pass --repo"
         )
-    environment = jinja2.Environment(
+    # Templates come from the repository, so CI renders them from unreviewed merge
+    # requests: the sandbox keeps them from reaching Python internals and running code.
+    environment = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
         # Unit files are not HTML; values are quoted for systemd by the word filter.
