@@ -1,4 +1,4 @@
-"""What runs before the gatekeeper decides: nothing from the home, and not for ever."""
+"""What runs before the gatekeeper decides: nothing from the home, and not without end."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_home_files_not_run_with_wrong_token(planted: Workspace) -> None:
     assert marks(planted) == []
 
 
-def test_sftp_runs_no_home_file_without_token(planted: Workspace) -> None:
+def test_sftp_without_token_runs_nothing(planted: Workspace) -> None:
     denied = subprocess.run(
         ["sftp", "-b", "-", "-P", str(planted.port), "-i", str(planted.key), "-F", "none",
          "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
@@ -56,7 +56,7 @@ def test_sftp_runs_no_home_file_without_token(planted: Workspace) -> None:
     assert marks(planted) == []
 
 
-def test_token_session_gets_bash_and_rc_file(planted: Workspace) -> None:
+def test_token_session_runs_bashrc(planted: Workspace) -> None:
     # After the gatekeeper, a command runs in bash, which reads ~/.bashrc as it does under sshd.
     result = planted.ssh('echo "$BASH_VERSION" "$SHELL"', token=TOKEN)
     assert result.returncode == 0, result.stderr
@@ -66,15 +66,15 @@ def test_token_session_gets_bash_and_rc_file(planted: Workspace) -> None:
     assert marks(planted) == ["ran-.bashrc"]
 
 
-def test_vscode_style_script_after_token(planted: Workspace) -> None:
-    # VS Code's Remote-SSH runs `bash` and writes its script to stdin, then uses $SHELL.
+def test_stdin_script_gets_bash_shell(planted: Workspace) -> None:
+    # VS Code's Remote-SSH runs `bash` with its script on stdin; its terminals start $SHELL.
     script = 'echo "shell=$SHELL"; "$SHELL" -c "echo inner-\\$((6 * 7))"\n'
     result = planted.ssh("bash", token=TOKEN, input=script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [f"shell={planted.root}/usr/bin/bash", "inner-42"]
 
 
-def test_interactive_login_reads_profile_after_passcode(planted: Workspace) -> None:
+def test_login_profile_after_passcode(planted: Workspace) -> None:
     with Terminal(planted.ssh_argv("-tt", "-o", "BatchMode=no")) as terminal:
         terminal.wait_for("Passcode for ALICE:")
         assert marks(planted) == []
