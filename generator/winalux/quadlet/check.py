@@ -74,10 +74,10 @@ def check_render(render: Render) -> None:
                 for message in _check_unit(file_name, render.files[file_name], workspace, render)
             )
     if problems:
-        shown = problems[:MAX_SHOWN]
+        listed = problems[:MAX_SHOWN]
         if len(problems) > MAX_SHOWN:
-            shown.append(f"... and {len(problems) - MAX_SHOWN} more")
-        raise RenderError("rendered units failed the self-check:\n  " + "\n  ".join(shown))
+            listed.append(f"... and {len(problems) - MAX_SHOWN} more")
+        raise RenderError("rendered units failed the self-check:\n  " + "\n  ".join(listed))
 
 
 def _check_unit(file_name: str, text: str, workspace: str, render: Render) -> Iterator[str]:

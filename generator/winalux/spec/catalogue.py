@@ -165,9 +165,11 @@ def image_pin_problem(image: str) -> str | None:
     return None
 
 
-def _at(document: Document, shown: str, key: tuple[str, ...], message: str, fix: str) -> Problem:
+def _at(document: Document, display: str, key: tuple[str, ...], message: str, fix: str) -> Problem:
     line, column = document.where(key)
-    return Problem(shown, line, column, format_path(key), document.written(key) or "", message, fix)
+    return Problem(
+        display, line, column, format_path(key), document.written(key) or "", message, fix
+    )
 
 
 def _load(
@@ -190,7 +192,7 @@ def _load(
 
 
 def _schema_problems(
-    document: Document, shown: str, schema: dict[str, Any], data: Any, parent: tuple[str, ...]
+    document: Document, display: str, schema: dict[str, Any], data: Any, parent: tuple[str, ...]
 ) -> list[Problem]:
     problems = []
     for error in schema_errors(schema, data):
@@ -199,7 +201,7 @@ def _schema_problems(
         value = document.written(key) or ""
         problems.append(
             Problem(
-                shown,
+                display,
                 line,
                 column,
                 format_path(key),

@@ -107,13 +107,13 @@ _TAGS: dict[str, Callable[[str], Any]] = {
 
 def load_document(path: Path, display: str | None = None) -> Document:
     """Load one YAML file strictly; raise LoadError naming the file, line and fix."""
-    shown = display or str(path)
+    display = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise LoadError(
             Problem(
-                shown,
+                display,
                 1,
                 1,
                 "",
@@ -122,10 +122,10 @@ def load_document(path: Path, display: str | None = None) -> Document:
                 "save the file as UTF-8",
             )
         ) from err
-    return parse_document(text, path, shown)
+    return parse_document(text, path, display)
 
 
-def parse_document(text: str, path: Path, shown: str) -> Document:
+def parse_document(text: str, path: Path, display: str) -> Document:
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -135,7 +135,7 @@ def parse_document(text: str, path: Path, shown: str) -> Document:
         message = err.problem or err.context or "invalid YAML"
         raise LoadError(
             Problem(
-                shown,
+                display,
                 line,
                 column,
                 "",
@@ -146,25 +146,25 @@ def parse_document(text: str, path: Path, shown: str) -> Document:
         ) from err
     except yaml.YAMLError as err:
         raise LoadError(
-            Problem(shown, 1, 1, "", "", f"invalid YAML: {err}", "fix the YAML syntax")
+            Problem(display, 1, 1, "", "", f"invalid YAML: {err}", "fix the YAML syntax")
         ) from err
     finally:
         loader.dispose()
 
     document = Document(path=path, data=None)
     if node is not None:
-        document.data = _convert(node, (), document, shown, set())
+        document.data = _convert(node, (), document, display, set())
     return document
 
 
-def _convert(node: Node, key: PathKey, document: Document, shown: str, seen: set[int]) -> Any:
+def _convert(node: Node, key: PathKey, document: Document, display: str, seen: set[int]) -> Any:
     line, column = node.start_mark.line + 1, node.start_mark.column + 1
     # An alias makes the composer return the anchored node again; reject it before any
     # expansion, so that nested aliases cannot blow up in size.
     if id(node) in seen:
         raise LoadError(
             Problem(
-                shown,
+                display,
                 line,
                 column,
                 format_path(key),
@@ -176,16 +176,16 @@ def _convert(node: Node, key: PathKey, document: Document, shown: str, seen: set
     seen.add(id(node))
     document.positions[key] = (line, column)
     if isinstance(node, MappingNode):
-        return _convert_mapping(node, key, document, shown, seen)
+        return _convert_mapping(node, key, document, display, seen)
     if isinstance(node, SequenceNode):
-        _reject_custom_tag(node, "tag:yaml.org,2002:seq", key, line, column, shown)
+        _reject_custom_tag(node, "tag:yaml.org,2002:seq", key, line, column, display)
         return [
-            _convert(item, (*key, i), document, shown, seen) for i, item in enumerate(node.value)
+            _convert(item, (*key, i), document, display, seen) for i, item in enumerate(node.value)
         ]
     assert isinstance(node, ScalarNode)
     constructor = _TAGS.get(node.tag)
     if constructor is None:
-        _reject_custom_tag(node, "tag:yaml.org,2002:str", key, line, column, shown)
+        _reject_custom_tag(node, "tag:yaml.org,2002:str", key, line, column, display)
     document.source[key] = node.value
     assert constructor is not None
     try:
@@ -193,7 +193,7 @@ def _convert(node: Node, key: PathKey, document: Document, shown: str, seen: set
     except ValueError as err:
         raise LoadError(
             Problem(
-                shown,
+                display,
                 line,
                 column,
                 format_path(key),
@@ -205,17 +205,17 @@ def _convert(node: Node, key: PathKey, document: Document, shown: str, seen: set
 
 
 def _convert_mapping(
-    node: MappingNode, key: PathKey, document: Document, shown: str, seen: set[int]
+    node: MappingNode, key: PathKey, document: Document, display: str, seen: set[int]
 ) -> Any:
     line, column = node.start_mark.line + 1, node.start_mark.column + 1
-    _reject_custom_tag(node, "tag:yaml.org,2002:map", key, line, column, shown)
+    _reject_custom_tag(node, "tag:yaml.org,2002:map", key, line, column, display)
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
         key_line, key_column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
         if not isinstance(key_node, ScalarNode):
             raise LoadError(
                 Problem(
-                    shown,
+                    display,
                     key_line,
                     key_column,
                     format_path(key),
@@ -227,7 +227,7 @@ def _convert_mapping(
         if key_node.value == "<<" and not key_node.style:
             raise LoadError(
                 Problem(
-                    shown,
+                    display,
                     key_line,
                     key_column,
                     format_path(key),
@@ -241,7 +241,7 @@ def _convert_mapping(
             first_line = document.positions[(*key, name)][0]
             raise LoadError(
                 Problem(
-                    shown,
+                    display,
                     key_line,
                     key_column,
                     format_path((*key, name)),
@@ -250,17 +250,17 @@ def _convert_mapping(
                     "keep one of the two entries",
                 )
             )
-        mapping[name] = _convert(value_node, (*key, name), document, shown, seen)
+        mapping[name] = _convert(value_node, (*key, name), document, display, seen)
     return mapping
 
 
 def _reject_custom_tag(
-    node: Node, expected: str, key: PathKey, line: int, column: int, shown: str
+    node: Node, expected: str, key: PathKey, line: int, column: int, display: str
 ) -> None:
     if node.tag != expected:
         raise LoadError(
             Problem(
-                shown,
+                display,
                 line,
                 column,
                 format_path(key),

@@ -44,19 +44,19 @@ def workspace_files(root: Path) -> tuple[list[Path], list[Problem]]:
     for path in sorted(folder.iterdir(), key=lambda path: path.name):
         if not path.name.lower().endswith(SUFFIXES):
             continue
-        shown = f"{WORKSPACES_DIR}/{path.name}"
+        display = f"{WORKSPACES_DIR}/{path.name}"
         if path.is_symlink():
             problems.append(
                 _entry_problem(
-                    shown, "symbolic links are not allowed", "commit the workspace file itself"
+                    display, "symbolic links are not allowed", "commit the workspace file itself"
                 )
             )
         elif not path.is_file():
-            problems.append(_entry_problem(shown, "not a regular file", "remove it"))
+            problems.append(_entry_problem(display, "not a regular file", "remove it"))
         elif not path.name.endswith(SUFFIXES):
             problems.append(
                 _entry_problem(
-                    shown,
+                    display,
                     "the suffix must be .yml or .yaml in lower case",
                     f"rename it to {path.stem}.yml",
                 )
@@ -64,7 +64,7 @@ def workspace_files(root: Path) -> tuple[list[Path], list[Problem]]:
         elif path.name.startswith("."):
             problems.append(
                 _entry_problem(
-                    shown,
+                    display,
                     "hidden files are not read",
                     "rename it to NAME.yml, NAME being the workspace name",
                 )
@@ -74,8 +74,8 @@ def workspace_files(root: Path) -> tuple[list[Path], list[Problem]]:
     return files, problems
 
 
-def _entry_problem(shown: str, message: str, fix: str) -> Problem:
-    return Problem(shown, 1, 1, "", "", message, fix)
+def _entry_problem(display: str, message: str, fix: str) -> Problem:
+    return Problem(display, 1, 1, "", "", message, fix)
 
 
 def load_repository(root: Path, paths: Sequence[Path] = ()) -> Repository:
@@ -96,14 +96,16 @@ def load_repository(root: Path, paths: Sequence[Path] = ()) -> Repository:
     files = _unique([*found, *(path.resolve() for path in paths)])
     loaded: list[tuple[Document, str]] = []
     for path in files:
-        shown = _display(path, root)
-        document, file_problems = _check_file(path, shown, catalogue)
+        display = _display(path, root)
+        document, file_problems = _check_file(path, display, catalogue)
         problems.extend(file_problems)
         if document is not None and not file_problems:
-            loaded.append((document, shown))
+            loaded.append((document, display))
 
-    workspaces = [_build(document, shown, catalogue, profile_images) for document, shown in loaded]
-    problems.extend(_across_files(workspaces, {shown: doc for doc, shown in loaded}))
+    workspaces = [
+        _build(document, display, catalogue, profile_images) for document, display in loaded
+    ]
+    problems.extend(_across_files(workspaces, {display: doc for doc, display in loaded}))
     if problems:
         raise ValidationFailed(problems)
     return Repository(
@@ -117,16 +119,16 @@ def load_repository(root: Path, paths: Sequence[Path] = ()) -> Repository:
 
 
 def _check_file(
-    path: Path, shown: str, catalogue: dict[str, Sidecar]
+    path: Path, display: str, catalogue: dict[str, Sidecar]
 ) -> tuple[Document | None, list[Problem]]:
     try:
-        document = load_document(path, shown)
+        document = load_document(path, display)
     except LoadError as err:
         return None, [err.problem]
     except OSError as err:
         return None, [
             Problem(
-                shown,
+                display,
                 1,
                 1,
                 "",
@@ -138,7 +140,7 @@ def _check_file(
     if not isinstance(document.data, dict):
         return document, [
             Problem(
-                shown,
+                display,
                 1,
                 1,
                 "",
@@ -147,7 +149,7 @@ def _check_file(
                 "start with name: ... on the first line",
             )
         ]
-    problems = schema_problems(document, shown)
+    problems = schema_problems(document, display)
     # A list item's error spoils only that item; any other error spoils its top-level field.
     invalid = {
         problem.field
@@ -155,12 +157,12 @@ def _check_file(
         else problem.field.split(".")[0].split("[")[0]
         for problem in problems
     }
-    problems.extend(FileRules(document, shown, catalogue, invalid).problems())
+    problems.extend(FileRules(document, display, catalogue, invalid).problems())
     return document, problems
 
 
 def _build(
-    document: Document, shown: str, catalogue: dict[str, Sidecar], profile_images: dict[str, str]
+    document: Document, display: str, catalogue: dict[str, Sidecar], profile_images: dict[str, str]
 ) -> Workspace:
     data: dict[str, Any] = document.data
     return Workspace(
@@ -178,7 +180,7 @@ def _build(
         allow_tcp_forwarding=data.get("allow_tcp_forwarding", True),
         extra_ports=tuple(parse_port_mapping(text) for text in data.get("extra_ports", ())),
         sidecars=tuple(catalogue[name] for name in data.get("sidecars", ())),
-        source=shown,
+        source=display,
     )
 
 

@@ -28,12 +28,12 @@ class FileRules:
     """Checks of one loaded, schema-valid workspace document."""
 
     def __init__(
-        self, document: Document, shown: str, catalogue: dict[str, Sidecar], invalid: set[str]
+        self, document: Document, display: str, catalogue: dict[str, Sidecar], invalid: set[str]
     ) -> None:
         """Prepare checks of a document whose fields named in `invalid` failed the schema."""
         self.document = document
         self.data: dict[str, Any] = document.data
-        self.shown = shown
+        self.display = display
         self.catalogue = catalogue
         self.invalid = invalid
 
@@ -71,7 +71,7 @@ class FileRules:
         line, column = self.document.where(key)
         if value is None:
             value = self.document.written(key) or ""
-        return Problem(self.shown, line, column, format_path(key), value, message, fix)
+        return Problem(self.display, line, column, format_path(key), value, message, fix)
 
     def file_name(self) -> Iterator[Problem]:
         stem = self.document.path.name.rsplit(".", 1)[0]

@@ -67,16 +67,16 @@ def _compiled(schema: dict[str, Any]) -> Any:
     return entry[1]
 
 
-def schema_problems(document: Document, shown: str) -> list[Problem]:
+def schema_problems(document: Document, display: str) -> list[Problem]:
     """Return one problem for every schema error in the document."""
     problems: dict[Problem, None] = {}
     for error in schema_errors(workspace_schema(), document.data):
         # jsonschema reports `required` once per missing field; each translation lists all.
-        problems.update(dict.fromkeys(_translate(error, document, shown)))
+        problems.update(dict.fromkeys(_translate(error, document, display)))
     return list(problems)
 
 
-def _translate(error: ValidationError, document: Document, shown: str) -> Iterator[Problem]:
+def _translate(error: ValidationError, document: Document, display: str) -> Iterator[Problem]:
     key: PathKey = tuple(error.absolute_path)
     line, column = document.where(key)
     value = _shown_value(document, key, error.instance)
@@ -87,7 +87,7 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
         for missing in _missing_fields(error):
             fix = _fix_for((missing,)) or "add it"
             yield Problem(
-                shown,
+                display,
                 line,
                 column,
                 missing,
@@ -96,15 +96,15 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
                 f"add {missing}: ...; {fix}",
             )
     elif keyword == "additionalProperties":
-        yield from _unknown_fields(error, document, shown)
+        yield from _unknown_fields(error, document, display)
     elif keyword == "type":
         yield Problem(
-            shown, line, column, format_path(key), value, _type_message(error, document, key), fix
+            display, line, column, format_path(key), value, _type_message(error, document, key), fix
         )
     elif keyword == "enum":
         allowed = ", ".join(str(option) for option in error.validator_value)
         yield Problem(
-            shown, line, column, format_path(key), value, f"must be one of: {allowed}", fix
+            display, line, column, format_path(key), value, f"must be one of: {allowed}", fix
         )
     elif keyword in ("minimum", "maximum", "exclusiveMinimum"):
         schema = error.schema
@@ -114,11 +114,11 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
         else:
             bounds = f"from {schema.get('minimum')} to {high}"
         yield Problem(
-            shown, line, column, format_path(key), value, f"out of range: must be {bounds}", fix
+            display, line, column, format_path(key), value, f"out of range: must be {bounds}", fix
         )
     elif keyword == "uniqueItems":
         yield Problem(
-            shown,
+            display,
             line,
             column,
             format_path(key),
@@ -127,10 +127,10 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
             "remove the repeated item",
         )
     elif keyword == "pattern":
-        yield Problem(shown, line, column, format_path(key), value, "invalid format", fix)
+        yield Problem(display, line, column, format_path(key), value, "invalid format", fix)
     elif keyword in ("maxLength", "minLength"):
         yield Problem(
-            shown,
+            display,
             line,
             column,
             format_path(key),
@@ -139,14 +139,14 @@ def _translate(error: ValidationError, document: Document, shown: str) -> Iterat
             fix,
         )
     else:
-        yield Problem(shown, line, column, format_path(key), value, error.message, fix)
+        yield Problem(display, line, column, format_path(key), value, error.message, fix)
 
 
 def _missing_fields(error: ValidationError) -> list[str]:
     return [str(name) for name in error.validator_value if name not in error.instance]
 
 
-def _unknown_fields(error: ValidationError, document: Document, shown: str) -> Iterator[Problem]:
+def _unknown_fields(error: ValidationError, document: Document, display: str) -> Iterator[Problem]:
     known = sorted(error.schema.get("properties", {}))
     allowed = error.schema.get("properties", {})
     parent: PathKey = tuple(error.absolute_path)
@@ -157,7 +157,7 @@ def _unknown_fields(error: ValidationError, document: Document, shown: str) -> I
         close = difflib.get_close_matches(name, known, n=1)
         fix = f"did you mean {close[0]}?" if close else "remove it"
         yield Problem(
-            shown,
+            display,
             line,
             column,
             format_path((*parent, name)),
