@@ -61,7 +61,6 @@ _PODMAN_ARGS = re.compile(
 _PUBLISH = re.compile(r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}:)?[0-9]{1,5}:[0-9]{1,5}(?:/(?:tcp|udp))?")
 # A broken template fails every workspace alike; the first problems tell the story.
 MAX_SHOWN = 20
-_SECTION = re.compile(r"\[([^\]]*)\]")
 
 
 def check_render(render: Render) -> None:
@@ -152,33 +151,22 @@ def _entries(text: str) -> Iterator[tuple[str | None, str, str]]:
     """Yield (section, key, value) of each setting, as systemd reads them.
 
     systemd ignores blank lines and lines starting with # or ;, joins lines ending in a
-    backslash with the next one, and allows whitespace around the key and the "=".
+    backslash with the next one, and allows whitespace around the key and the "=". Only
+    "\\n" ends a line: str.splitlines() would also split on U+0085 and U+2028, which may
+    appear inside quoted values.
     """
+    if "\\\n" in text:
+        text = text.replace("\\\n", " ")
     section: str | None = None
-    for line in _logical_lines(text):
+    for line in text.split("\n"):
         stripped = line.strip()
         if not stripped or stripped[0] in "#;":
             continue
-        header = _SECTION.fullmatch(stripped)
-        if header:
-            section = header.group(1)
+        if stripped[0] == "[" and stripped[-1] == "]":
+            section = stripped[1:-1]
             continue
         key, equals, value = stripped.partition("=")
         if not equals:
             yield section, stripped, ""
-            continue
-        yield section, key.strip(), value.strip()
-
-
-def _logical_lines(text: str) -> Iterator[str]:
-    pending = ""
-    # Only "\n" ends a line for systemd; str.splitlines() would also split on U+0085 and
-    # U+2028, which may appear inside quoted values.
-    for line in text.split("\n"):
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        yield pending + line
-        pending = ""
-    if pending:
-        yield pending
+        else:
+            yield section, key.rstrip(), value.lstrip()
