@@ -32,6 +32,12 @@ class LoadError(Exception):
         self.problem = problem
 
 
+def _error(
+    display: str, line: int, column: int, field: str, value: str, message: str, fix: str
+) -> LoadError:
+    return LoadError(Problem(display, line, column, field, value, message, fix))
+
+
 class _CoreResolver(yaml.resolver.BaseResolver):
     """Implicit types of YAML 1.2's core schema, minus octal-looking and base-60 forms."""
 
@@ -111,16 +117,14 @@ def load_document(path: Path, display: str | None = None) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise LoadError(
-            Problem(
-                display,
-                1,
-                1,
-                "",
-                "",
-                f"file is not UTF-8 text ({err.reason})",
-                "save the file as UTF-8",
-            )
+        raise _error(
+            display,
+            1,
+            1,
+            "",
+            "",
+            f"file is not UTF-8 text ({err.reason})",
+            "save the file as UTF-8",
         ) from err
     return parse_document(text, path, display)
 
@@ -133,16 +137,14 @@ def parse_document(text: str, path: Path, display: str) -> Document:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = err.problem or err.context or "invalid YAML"
-        raise LoadError(
-            Problem(
-                display,
-                line,
-                column,
-                "",
-                "",
-                f"invalid YAML: {message}",
-                "fix the YAML syntax at this position",
-            )
+        raise _error(
+            display,
+            line,
+            column,
+            "",
+            "",
+            f"invalid YAML: {message}",
+            "fix the YAML syntax at this position",
         ) from err
     except yaml.YAMLError as err:
         raise LoadError(
@@ -162,16 +164,14 @@ def _convert(node: Node, key: PathKey, document: Document, display: str, seen: s
     # An alias makes the composer return the anchored node again; reject it before any
     # expansion, so that nested aliases cannot blow up in size.
     if id(node) in seen:
-        raise LoadError(
-            Problem(
-                display,
-                line,
-                column,
-                format_path(key),
-                "",
-                "YAML anchors and aliases are not supported",
-                "write the value out in full",
-            )
+        raise _error(
+            display,
+            line,
+            column,
+            format_path(key),
+            "",
+            "YAML anchors and aliases are not supported",
+            "write the value out in full",
         )
     seen.add(id(node))
     document.positions[key] = (line, column)
@@ -191,16 +191,14 @@ def _convert(node: Node, key: PathKey, document: Document, display: str, seen: s
     try:
         return constructor(node.value)
     except ValueError as err:
-        raise LoadError(
-            Problem(
-                display,
-                line,
-                column,
-                format_path(key),
-                node.value,
-                f"value does not match its tag {node.tag}",
-                "remove the tag and write a plain value",
-            )
+        raise _error(
+            display,
+            line,
+            column,
+            format_path(key),
+            node.value,
+            f"value does not match its tag {node.tag}",
+            "remove the tag and write a plain value",
         ) from err
 
 
@@ -213,42 +211,36 @@ def _convert_mapping(
     for key_node, value_node in node.value:
         key_line, key_column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
         if not isinstance(key_node, ScalarNode):
-            raise LoadError(
-                Problem(
-                    display,
-                    key_line,
-                    key_column,
-                    format_path(key),
-                    "",
-                    "keys must be plain names, not lists or mappings",
-                    "write the key as a plain word",
-                )
+            raise _error(
+                display,
+                key_line,
+                key_column,
+                format_path(key),
+                "",
+                "keys must be plain names, not lists or mappings",
+                "write the key as a plain word",
             )
         if key_node.value == "<<" and not key_node.style:
-            raise LoadError(
-                Problem(
-                    display,
-                    key_line,
-                    key_column,
-                    format_path(key),
-                    "",
-                    "merge keys (<<) are not supported",
-                    "write each key and value out in full",
-                )
+            raise _error(
+                display,
+                key_line,
+                key_column,
+                format_path(key),
+                "",
+                "merge keys (<<) are not supported",
+                "write each key and value out in full",
             )
         name = key_node.value
         if name in mapping:
             first_line = document.positions[(*key, name)][0]
-            raise LoadError(
-                Problem(
-                    display,
-                    key_line,
-                    key_column,
-                    format_path((*key, name)),
-                    name,
-                    f"duplicate key (first set on line {first_line})",
-                    "keep one of the two entries",
-                )
+            raise _error(
+                display,
+                key_line,
+                key_column,
+                format_path((*key, name)),
+                name,
+                f"duplicate key (first set on line {first_line})",
+                "keep one of the two entries",
             )
         mapping[name] = _convert(value_node, (*key, name), document, display, seen)
     return mapping
@@ -258,16 +250,14 @@ def _reject_custom_tag(
     node: Node, expected: str, key: PathKey, line: int, column: int, display: str
 ) -> None:
     if node.tag != expected:
-        raise LoadError(
-            Problem(
-                display,
-                line,
-                column,
-                format_path(key),
-                str(node.tag),
-                "YAML tags are not supported",
-                "remove the tag and write a plain value",
-            )
+        raise _error(
+            display,
+            line,
+            column,
+            format_path(key),
+            str(node.tag),
+            "YAML tags are not supported",
+            "remove the tag and write a plain value",
         )
 
 
