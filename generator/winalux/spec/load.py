@@ -38,25 +38,32 @@ def _error(
     return LoadError(Problem(display, line, column, field, value, message, fix))
 
 
+_IMPLICIT = tuple(
+    (tag, re.compile(pattern))
+    for tag, pattern in (
+        ("tag:yaml.org,2002:null", r"(?:~|null|Null|NULL|)"),
+        ("tag:yaml.org,2002:bool", r"(?:true|True|TRUE|false|False|FALSE)"),
+        ("tag:yaml.org,2002:int", r"[-+]?(?:0|[1-9][0-9]*)"),
+        ("tag:yaml.org,2002:float", r"[-+]?(?:0|[1-9][0-9]*)?\.[0-9]+(?:[eE][-+]?[0-9]+)?"),
+    )
+)
+
+
 class _CoreResolver(yaml.resolver.BaseResolver):
     """Implicit types of YAML 1.2's core schema, minus octal-looking and base-60 forms."""
 
-
-_CoreResolver.yaml_implicit_resolvers = {}
-_IMPLICIT = (
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
-    (
-        "tag:yaml.org,2002:float",
-        r"^[-+]?(?:0|[1-9][0-9]*)?\.[0-9]+(?:[eE][-+]?[0-9]+)?$",
-        "-+0123456789.",
-    ),
-)
-for _tag, _pattern, _first in _IMPLICIT:
-    # PyYAML looks up resolvers by first character; "" is the key for an empty scalar.
-    _first_characters = list(_first) + ([""] if _tag.endswith(":null") else [])
-    _CoreResolver.add_implicit_resolver(_tag, re.compile(_pattern), _first_characters)
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        # Only a plain scalar gets an implicit type; a quoted one is always a string.
+        if kind is ScalarNode and implicit[0]:
+            for tag, pattern in _IMPLICIT:
+                if pattern.fullmatch(value):
+                    return tag
+            return str(self.DEFAULT_SCALAR_TAG)
+        if kind is ScalarNode:
+            return str(self.DEFAULT_SCALAR_TAG)
+        if kind is SequenceNode:
+            return str(self.DEFAULT_SEQUENCE_TAG)
+        return str(self.DEFAULT_MAPPING_TAG)
 
 
 # libyaml's parser is about fifteen times faster than PyYAML's pure-Python one; both apply

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import struct
 from collections.abc import Iterator
@@ -222,8 +223,13 @@ def parse_port_mapping(text: str) -> PortMapping:
     return PortMapping(int(host), int(container), protocol or "tcp", "".join(address))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_requirement(text: str) -> tuple[Requirement | None, str]:
-    """Parse a PEP 508 requirement; return it, or None and why it is not accepted."""
+    """Parse a PEP 508 requirement; return it, or None and why it is not accepted.
+
+    Cached because packaging's parser is slow next to everything else here and the same
+    requirements repeat across workspaces. Callers only read the result.
+    """
     if text.strip() != text or text.startswith("-"):
         return None, "not a requirement: options and surrounding spaces are not allowed"
     try:
