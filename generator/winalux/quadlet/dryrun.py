@@ -9,7 +9,7 @@ from pathlib import Path
 
 from winalux.run import CommandError, run
 
-# Where ci/fetch-quadlet.sh caches the binary from Debian's podman package.
+# Cache folder of ci/fetch-quadlet.sh, which extracts quadlet from Debian's podman package.
 _CACHE = Path(
     os.environ.get("WINALUX_CACHE_DIR")
     or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "winalux"

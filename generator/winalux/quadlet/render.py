@@ -113,7 +113,7 @@ def _render(jinja: jinja2.Environment, template: str, common: dict[str, Any], **
 
 
 class _Sandbox(SandboxedEnvironment):
-    """Jinja's sandbox, with a quick answer for the project's own model objects."""
+    """Jinja's sandbox, with a fast attribute check for the project's own model objects."""
 
     # Frozen dataclasses of plain values and name helpers: no attribute of theirs without a
     # leading underscore reaches Python internals, so the generic checks can be skipped.

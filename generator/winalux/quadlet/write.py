@@ -27,7 +27,7 @@ def write_units(render: Render, folder: Path, dry_run: bool = False) -> dict[str
     """Make folder hold exactly the render's units; return each file's status.
 
     Statuses are create, update, same and remove. A file is replaced by rename, so a reader
-    never sees half of it; an unchanged file is not touched; only files carrying the
+    never sees half of it, and an unchanged file is not touched. Only files carrying the
     winalux header are removed, so units written by hand stay. Raise WriteConflict, before
     writing anything, if a file to write exists without that header.
     """

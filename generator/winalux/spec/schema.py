@@ -40,8 +40,8 @@ def workspace_schema() -> dict[str, Any]:
 def schema_errors(schema: dict[str, Any], data: Any) -> list[ValidationError]:
     """Return every error of data against a draft 2020-12 schema, in jsonschema's terms.
 
-    fastjsonschema's compiled check answers the common case, valid data, about twenty
-    times faster; only invalid data pays for importing jsonschema and its full report,
+    fastjsonschema's compiled check handles the common case, valid data, about twenty
+    times faster. Only invalid data pays for importing jsonschema and its full report,
     which lists every error where fastjsonschema stops at the first.
     """
     try:
