@@ -186,8 +186,8 @@ start_guest() {
   local name="$1" root="$2" network="$3" state="$BOOTS/$1"
   mkdir -p "$state"
   echo "$root" >"$state/rootfs.path"
-  # read-only forwards the console to the log; with passive nobody drains the console, and
-  # PID 1 blocks on it once the buffer fills (seen at power-off).
+  # read-only forwards the console to the log. With passive, no process reads the console,
+  # so PID 1 blocks on it once the buffer fills (seen at power-off).
   local args=(-b -D "$root" --register=no --keep-unit --console=read-only "--machine=$name")
   [ -z "$network" ] || args+=("$network")
   (

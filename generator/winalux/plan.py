@@ -2,9 +2,9 @@
 
 A plan lists, per workspace and host, whether it is created, changed, unchanged or removed,
 which workspace fields changed, and which services to start, restart and stop. A changed
-workspace restarts its `-pod.service`: restarting one container of a Quadlet pod stops the
-pod (Quadlet creates pods with --exit-policy=stop). A workspace moved to another host is a
-removal on one host and a creation on the other; its old home volume stays where it was.
+workspace restarts its `-pod.service`, which recreates the pod with its new ports and limits
+and restarts every container in it. A workspace moved to another host is a removal on one
+host and a creation on the other, and its old home volume stays where it was.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def write_units(render: Render, folder: Path, dry_run: bool = False) -> dict[str
     foreign = [name for name in render.files if name in current and not _is_ours(current[name])]
     if foreign:
         raise WriteConflict(
-            f"{folder} already holds {', '.join(foreign)} without the winalux header; "
+            f"{folder} already contains {', '.join(foreign)} without the winalux header; "
             "move those files away or render into another folder"
         )
     statuses: dict[str, str] = {}

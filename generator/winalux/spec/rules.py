@@ -163,20 +163,20 @@ class FileRules:
 
     def _extra_container_ports(self) -> Iterator[Problem]:
         profile = self.data["profile"]
-        taken = {
+        published = {
             (SSH_CONTAINER_PORT, "tcp"): "ssh_port",
             (APP_CONTAINER_PORTS[profile], "tcp"): "app_port",
         }
         for index, text in self._items("extra_ports"):
             mapping = parse_port_mapping(text)
             slot = (mapping.container, mapping.protocol)
-            if slot in taken:
+            if slot in published:
                 yield self.problem(
                     ("extra_ports", index),
-                    f"container port {mapping.container} is already published by {taken[slot]}",
+                    f"container port {mapping.container} is already published by {published[slot]}",
                     "remove this entry or publish another container port",
                 )
-            taken.setdefault(slot, f"extra_ports[{index}]")
+            published.setdefault(slot, f"extra_ports[{index}]")
 
     def whole_numbers(self) -> Iterator[Problem]:
         """JSON Schema counts 3000.0 as an integer; a port or a size in GB must be written whole."""
